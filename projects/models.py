@@ -1,0 +1,314 @@
+"""The directory's data: categories, entries, their maintainers and what workers observe.
+
+Words as in the design notes: *maturity* is what curators say about an entry,
+*health* is what the workers observe of its repository, and a *finding* is a
+disagreement between the two (or between a link and reality) that a person
+must look at.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+
+
+class Category(models.Model):
+    """A pillar (top level) or a subcategory (one level below): landscape2's two-level tree."""
+
+    name = models.CharField(max_length=200)
+    # A subcategory's slug carries its parent's ("training-general") because names such
+    # as General, Distributed or Quantum repeat under several pillars.
+    slug = models.SlugField(max_length=220, unique=True)
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.CASCADE, related_name="children"
+    )
+    position = models.PositiveIntegerField(default=0)
+    guide = models.TextField(blank=True, help_text="What belongs here (from landscape2's guide).")
+
+    class Meta:
+        ordering = ["position", "id"]
+        verbose_name_plural = "categories"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["parent", "name"], name="category_unique_name_per_parent"
+            ),
+            models.UniqueConstraint(
+                fields=["name"], condition=Q(parent__isnull=True), name="category_unique_top_name"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.path
+
+    @property
+    def path(self) -> str:
+        return f"{self.parent.name} / {self.name}" if self.parent_id else self.name
+
+    @property
+    def is_pillar(self) -> bool:
+        return self.parent_id is None
+
+
+class Maturity(models.TextChoices):
+    NONE = "", "none"
+    FOUNDATION = "foundation", "foundation-hosted"
+    GRADUATED = "graduated", "graduated"
+    INCUBATING = "incubating", "incubating"
+    SANDBOX = "sandbox", "sandbox"
+    ARCHIVED = "archived", "archived"
+
+
+class Health(models.TextChoices):
+    UNKNOWN = "unknown", "unknown"
+    ACTIVE = "active", "active"
+    INACTIVE = "inactive", "inactive"
+    ARCHIVED = "archived", "archived"
+    MISSING = "missing", "missing"
+
+
+class Publication(models.TextChoices):
+    DRAFT = "draft", "draft"
+    PENDING = "pending", "pending review"
+    PUBLISHED = "published", "published"
+    REJECTED = "rejected", "rejected"
+
+
+class ProjectQuerySet(models.QuerySet):
+    def published(self) -> ProjectQuerySet:
+        return self.filter(publication=Publication.PUBLISHED)
+
+
+class Project(models.Model):
+    """One entry: an ecosystem project, a foundation-hosted project or a member organization."""
+
+    name = models.CharField(max_length=200, unique=True)
+    slug = models.SlugField(max_length=220, unique=True)
+    description = models.TextField(blank=True)
+    homepage_url = models.URLField(max_length=500)
+    # Normalized (lower-case host, no trailing slash or .git); unique where present.
+    repo_url = models.URLField(max_length=500, null=True, blank=True, unique=True)
+    repo_branch = models.CharField(max_length=200, blank=True)
+    # landscape2's additional_repos: [{"repo_url": ..., "branch": ...}]
+    additional_repos = models.JSONField(default=list, blank=True)
+    documentation_url = models.URLField(max_length=500, blank=True)
+    # [{"name": ..., "url": ...}], landscape2's extra.other_links
+    other_links = models.JSONField(default=list, blank=True)
+    tags = models.JSONField(default=list, blank=True)
+    logo = models.FileField(upload_to="logos/", blank=True)
+    category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="projects")
+    secondary_categories = models.ManyToManyField(
+        Category, through="SecondaryCategory", related_name="secondary_projects", blank=True
+    )
+    alternatives = models.ManyToManyField("self", blank=True, symmetrical=True)
+    maturity = models.CharField(
+        max_length=20, choices=Maturity.choices, blank=True, default=Maturity.NONE, db_index=True
+    )
+    accepted_at = models.DateField(null=True, blank=True)
+    joined_at = models.DateField(null=True, blank=True)
+    organization = models.CharField(max_length=200, blank=True)
+    twitter_url = models.URLField(max_length=500, blank=True)
+    crunchbase_url = models.URLField(max_length=500, blank=True)
+    # Every landscape2 key the model has no column for, so that nothing is lost on a
+    # round trip (including keys present with a null value, and unmodelled `extra` keys).
+    landscape_extra = models.JSONField(default=dict, blank=True)
+    position = models.PositiveIntegerField(default=0, help_text="Order within its subcategory.")
+    publication = models.CharField(
+        max_length=20, choices=Publication.choices, default=Publication.PUBLISHED, db_index=True
+    )
+    # Denormalized from the primary repository's status so that lists filter on one table.
+    health = models.CharField(
+        max_length=20, choices=Health.choices, default=Health.UNKNOWN, db_index=True
+    )
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    objects = ProjectQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["category__position", "position", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("projects:detail", kwargs={"slug": self.slug})
+
+
+class SecondaryCategory(models.Model):
+    """landscape2's second_path, kept in its order."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE)
+    category = models.ForeignKey(Category, on_delete=models.PROTECT)
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "category"], name="secondary_unique")
+        ]
+
+
+class Maintainer(models.Model):
+    class Role(models.TextChoices):
+        OWNER = "owner", "owner"
+        MAINTAINER = "maintainer", "maintainer"
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="maintainerships"
+    )
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="maintainers")
+    role = models.CharField(max_length=20, choices=Role.choices, default=Role.MAINTAINER)
+    verified = models.BooleanField(default=False)
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "project"], name="maintainer_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.role} of {self.project})"
+
+
+class RepositoryStatus(models.Model):
+    """The latest observation of one repository (an entry's primary or additional one)."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="repositories")
+    is_primary = models.BooleanField(default=True)
+    url = models.URLField(max_length=500)
+    host = models.CharField(max_length=100)
+    owner = models.CharField(max_length=200)
+    name = models.CharField(max_length=200)
+    archived = models.BooleanField(null=True)
+    pushed_at = models.DateTimeField(null=True, blank=True)
+    last_commit_at = models.DateTimeField(null=True, blank=True)
+    last_release_at = models.DateTimeField(null=True, blank=True)
+    pypi_package = models.CharField(max_length=200, blank=True)
+    pypi_release_at = models.DateTimeField(null=True, blank=True)
+    stars = models.PositiveIntegerField(null=True, blank=True)
+    forks = models.PositiveIntegerField(null=True, blank=True)
+    open_issues = models.PositiveIntegerField(null=True, blank=True)
+    license = models.CharField(max_length=100, blank=True)
+    description = models.TextField(blank=True)
+    health = models.CharField(max_length=20, choices=Health.choices, default=Health.UNKNOWN)
+    health_evidence = models.JSONField(default=dict, blank=True)
+    checked_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    last_success_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    consecutive_failures = models.PositiveIntegerField(default=0)
+    # Consecutive "not found" answers and when the first of them came (missing needs two,
+    # at least an hour apart).
+    not_found_count = models.PositiveIntegerField(default=0)
+    first_not_found_at = models.DateTimeField(null=True, blank=True)
+    etag = models.CharField(max_length=200, blank=True)
+    moved_to = models.URLField(max_length=500, blank=True)
+    avatar_url = models.URLField(max_length=500, blank=True)
+
+    class Meta:
+        verbose_name_plural = "repository statuses"
+        constraints = [
+            models.UniqueConstraint(fields=["host", "owner", "name"], name="repository_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.host}/{self.owner}/{self.name}"
+
+
+class Snapshot(models.Model):
+    """One row per repository per day: the series behind sparklines and trends."""
+
+    repository = models.ForeignKey(
+        RepositoryStatus, on_delete=models.CASCADE, related_name="snapshots"
+    )
+    day = models.DateField()
+    stars = models.PositiveIntegerField(null=True)
+    forks = models.PositiveIntegerField(null=True)
+    pushed_at = models.DateTimeField(null=True)
+    health = models.CharField(max_length=20, choices=Health.choices)
+
+    class Meta:
+        ordering = ["day"]
+        constraints = [
+            models.UniqueConstraint(fields=["repository", "day"], name="snapshot_one_per_day")
+        ]
+
+
+class LinkStatus(models.Model):
+    """The last check of one URL an entry links to."""
+
+    class Kind(models.TextChoices):
+        HOMEPAGE = "homepage", "homepage"
+        DOCUMENTATION = "documentation", "documentation"
+        REPOSITORY = "repository", "repository page"
+        OTHER = "other", "other"
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="links")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    url = models.URLField(max_length=500)
+    ok = models.BooleanField(null=True)
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    final_url = models.URLField(max_length=500, blank=True)
+    permanent_redirect_to = models.URLField(max_length=500, blank=True)
+    error = models.TextField(blank=True)
+    checked_at = models.DateTimeField(null=True, blank=True)
+    consecutive_failures = models.PositiveIntegerField(default=0)
+    first_failure_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["project", "url"], name="link_unique_per_project")
+        ]
+
+    def __str__(self) -> str:
+        return self.url
+
+
+class Finding(models.Model):
+    class Kind(models.TextChoices):
+        LISTED_ARCHIVED_BUT_ACTIVE = "listed_archived_but_active", "listed archived, but active"
+        ARCHIVED_UPSTREAM = "archived_upstream", "archived upstream"
+        REPOSITORY_MOVED = "repository_moved", "repository moved"
+        REPOSITORY_MISSING = "repository_missing", "repository missing"
+        INACTIVE = "inactive", "inactive"
+        LINK_BROKEN = "link_broken", "link broken"
+        LINK_REDIRECTED = "link_redirected", "link redirected"
+        USER_REPORT = "user_report", "reported by a visitor"
+
+    class State(models.TextChoices):
+        OPEN = "open", "open"
+        RESOLVED = "resolved", "resolved"
+        DISMISSED = "dismissed", "dismissed"
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="findings")
+    kind = models.CharField(max_length=40, choices=Kind.choices, db_index=True)
+    # What the finding is about (a repository or a URL), so that one subject has one finding
+    # of a kind, and a dismissed one is recognised when its evidence comes back unchanged.
+    subject = models.CharField(max_length=500, blank=True)
+    evidence = models.JSONField(default=dict)
+    evidence_digest = models.CharField(max_length=64, blank=True)
+    suggestion = models.JSONField(default=dict, blank=True)
+    state = models.CharField(
+        max_length=20, choices=State.choices, default=State.OPEN, db_index=True
+    )
+    first_seen = models.DateTimeField()
+    last_seen = models.DateTimeField()
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    resolution_note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-last_seen"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "kind", "subject"],
+                condition=Q(state="open"),
+                name="finding_one_open_per_subject",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.project}"

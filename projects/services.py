@@ -1,0 +1,308 @@
+"""The directory's writes. Each public function is one transaction."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.utils.text import slugify
+
+from projects.landscape_yml import (
+    CategoryData,
+    ItemData,
+    LandscapeFormatError,
+    parse_guide,
+    parse_landscape,
+)
+from projects.logos import LogoError, logo_kind
+from projects.models import Category, Project, Publication, SecondaryCategory
+
+LOGO_UPLOAD_DIR = "logos"
+
+
+@dataclass
+class ImportSummary:
+    created: Counter = field(default_factory=Counter)
+    updated: Counter = field(default_factory=Counter)
+    unchanged: Counter = field(default_factory=Counter)
+    categories_created: int = 0
+    logos_stored: int = 0
+    dry_run: bool = False
+
+    @property
+    def total(self) -> int:
+        return sum(self.created.values()) + sum(self.updated.values()) + sum(
+            self.unchanged.values()
+        )
+
+    def rows(self) -> list[tuple[str, int, int, int]]:
+        names = list(dict.fromkeys([*self.created, *self.updated, *self.unchanged]))
+        return [(n, self.created[n], self.updated[n], self.unchanged[n]) for n in names]
+
+
+def _item_count(categories: list[CategoryData]) -> int:
+    return sum(len(sub.items) for cat in categories for sub in cat.subcategories)
+
+
+def _read_logos(categories: list[CategoryData], logos_dir: Path) -> dict[str, bytes]:
+    """Read and vet every logo the file names; raise naming the item on the first bad one."""
+    logos: dict[str, bytes] = {}
+    for cat in categories:
+        for sub in cat.subcategories:
+            for item in sub.items:
+                name = item.fields.get("logo_name")
+                if not name or name in logos:
+                    continue
+                path = logos_dir / name
+                if not path.is_file():
+                    raise LandscapeFormatError(
+                        f"logo file {name!r} not found in {logos_dir}", path=item.path, line=item.line
+                    )
+                data = path.read_bytes()
+                if len(data) > settings.LOGO_MAX_BYTES:
+                    raise LandscapeFormatError(
+                        f"logo {name!r} is {len(data)} bytes, over the limit of "
+                        f"{settings.LOGO_MAX_BYTES}",
+                        path=item.path,
+                        line=item.line,
+                    )
+                try:
+                    logo_kind(data)
+                except LogoError as exc:
+                    raise LandscapeFormatError(
+                        f"logo {name!r} refused: {exc}", path=item.path, line=item.line
+                    ) from exc
+                logos[name] = data
+    return logos
+
+
+def _store_logos(logos: dict[str, bytes]) -> int:
+    """Write logos under their own names (landscape2 refers to them by name)."""
+    stored = 0
+    for name, data in logos.items():
+        target = f"{LOGO_UPLOAD_DIR}/{name}"
+        if default_storage.exists(target):
+            with default_storage.open(target, "rb") as existing:
+                if existing.read() == data:
+                    continue
+            default_storage.delete(target)
+        default_storage.save(target, ContentFile(data))
+        stored += 1
+    return stored
+
+
+def landscape_import(
+    *,
+    text: str,
+    logos_dir: Path | None = None,
+    guide_text: str | None = None,
+    dry_run: bool = False,
+    progress: Callable[[Iterable[Any], int], Iterable[Any]] | None = None,
+) -> ImportSummary:
+    """Upsert a landscape2 file: categories, then items, in one transaction.
+
+    Items are matched to existing entries by repository URL first (an item renamed
+    upstream keeps its entry), then by name. A malformed file raises
+    LandscapeFormatError before anything is written.
+    """
+    categories = parse_landscape(text)
+    guide = parse_guide(guide_text) if guide_text else {}
+    logos = _read_logos(categories, logos_dir) if logos_dir else {}
+    summary = ImportSummary(dry_run=dry_run)
+    if logos and not dry_run:
+        summary.logos_stored = _store_logos(logos)
+
+    items = [
+        (cat, sub, position, item)
+        for cat in categories
+        for sub in cat.subcategories
+        for position, item in enumerate(sub.items)
+    ]
+    with transaction.atomic():
+        subcategories = _upsert_categories(categories, guide, summary)
+        iterator: Iterable[Any] = progress(items, len(items)) if progress else items
+        for cat, sub, position, item in iterator:
+            outcome = _upsert_item(
+                item,
+                category=subcategories[(cat.name, sub.name)],
+                position=position,
+                subcategories=subcategories,
+                logo_stored=item.fields.get("logo_name") in logos,
+            )
+            getattr(summary, outcome)[cat.name] += 1
+        if dry_run:
+            transaction.set_rollback(True)
+    return summary
+
+
+def _upsert_categories(
+    categories: list[CategoryData],
+    guide: dict[tuple[str, str | None], str],
+    summary: ImportSummary,
+) -> dict[tuple[str, str], Category]:
+    result: dict[tuple[str, str], Category] = {}
+    for cat_pos, cat in enumerate(categories):
+        top = _upsert_category(
+            name=cat.name,
+            parent=None,
+            slug=slugify(cat.name),
+            position=cat_pos,
+            guide=guide.get((cat.name, None)),
+            summary=summary,
+        )
+        for sub_pos, sub in enumerate(cat.subcategories):
+            result[(cat.name, sub.name)] = _upsert_category(
+                name=sub.name,
+                parent=top,
+                slug=f"{top.slug}-{slugify(sub.name)}",
+                position=sub_pos,
+                guide=guide.get((cat.name, sub.name)),
+                summary=summary,
+            )
+    return result
+
+
+def _upsert_category(
+    *,
+    name: str,
+    parent: Category | None,
+    slug: str,
+    position: int,
+    guide: str | None,
+    summary: ImportSummary,
+) -> Category:
+    category = Category.objects.filter(parent=parent, name=name).first()
+    if category is None:
+        summary.categories_created += 1
+        return Category.objects.create(
+            name=name, parent=parent, slug=_free_slug(Category, slug), position=position,
+            guide=guide or "",
+        )
+    changed = category.position != position or (guide is not None and category.guide != guide)
+    if changed:
+        category.position = position
+        if guide is not None:
+            category.guide = guide
+        category.save(update_fields=["position", "guide"])
+    return category
+
+
+def _free_slug(model: type, base: str, exclude_pk: int | None = None) -> str:
+    base = base or "entry"
+    candidate, n = base, 1
+    while model.objects.filter(slug=candidate).exclude(pk=exclude_pk).exists():
+        n += 1
+        candidate = f"{base}-{n}"
+    return candidate
+
+
+_PROJECT_FIELDS = (
+    "name",
+    "description",
+    "homepage_url",
+    "repo_url",
+    "repo_branch",
+    "additional_repos",
+    "documentation_url",
+    "other_links",
+    "tags",
+    "maturity",
+    "accepted_at",
+    "joined_at",
+    "organization",
+    "twitter_url",
+    "crunchbase_url",
+)
+
+
+def _desired_values(item: ItemData, *, logo_stored: bool) -> dict[str, Any]:
+    values = {key: item.fields[key] for key in _PROJECT_FIELDS}
+    for key in ("accepted_at", "joined_at"):
+        if values[key]:
+            values[key] = date.fromisoformat(values[key])
+    extra = dict(item.extra)
+    logo_name = item.fields.get("logo_name") or ""
+    if logo_name and logo_stored:
+        values["logo"] = f"{LOGO_UPLOAD_DIR}/{logo_name}"
+    elif logo_name:
+        # Without --logos the file is not ours, but its name must survive the round trip.
+        extra["logo"] = logo_name
+    values["landscape_extra"] = extra
+    return values
+
+
+def _upsert_item(
+    item: ItemData,
+    *,
+    category: Category,
+    position: int,
+    subcategories: dict[tuple[str, str], Category],
+    logo_stored: bool,
+) -> str:
+    values = _desired_values(item, logo_stored=logo_stored)
+    values["category"] = category
+    values["position"] = position
+    secondary = [subcategories[pair] for pair in item.second_path]
+
+    logo_name = item.fields.get("logo_name")
+    project = None
+    if values["repo_url"]:
+        project = Project.objects.filter(repo_url=values["repo_url"]).first()
+    if project is None:
+        project = Project.objects.filter(name=values["name"]).first()
+
+    if project is None:
+        project = Project(
+            slug=_free_slug(Project, slugify(values["name"])), publication=Publication.PUBLISHED
+        )
+        _assign(project, values)
+        project.save()
+        _set_secondary(project, secondary)
+        return "created"
+
+    if logo_name and not logo_stored and project.logo.name == f"{LOGO_UPLOAD_DIR}/{logo_name}":
+        # Stored by an earlier run with --logos: the file we hold is the one the item names.
+        values["logo"] = project.logo.name
+        values["landscape_extra"] = {
+            k: v for k, v in values["landscape_extra"].items() if k != "logo"
+        }
+    changed = [key for key, value in values.items() if _current(project, key) != value]
+    current_secondary = [sc.category_id for sc in project.secondarycategory_set.all()]
+    secondary_changed = current_secondary != [c.pk for c in secondary]
+    if not changed and not secondary_changed:
+        return "unchanged"
+    if changed:
+        _assign(project, values)
+        project.save()
+    if secondary_changed:
+        _set_secondary(project, secondary)
+    return "updated"
+
+
+def _current(project: Project, key: str) -> Any:
+    if key == "logo":
+        return project.logo.name or ""
+    if key == "category":
+        return project.category if project.category_id else None
+    return getattr(project, key)
+
+
+def _assign(project: Project, values: dict[str, Any]) -> None:
+    for key, value in values.items():
+        setattr(project, key, value)
+
+
+def _set_secondary(project: Project, categories: list[Category]) -> None:
+    SecondaryCategory.objects.filter(project=project).delete()
+    SecondaryCategory.objects.bulk_create(
+        SecondaryCategory(project=project, category=category, position=i)
+        for i, category in enumerate(categories)
+    )

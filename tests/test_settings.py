@@ -1,0 +1,88 @@
+"""Settings come from the environment; production refuses to start half-configured."""
+
+import os
+import subprocess
+import sys
+
+from tests.conftest import REPO_ROOT
+
+PROBE = "import django; django.setup(); from django.conf import settings; print(settings.DEBUG)"
+
+
+def run_with(**env: str) -> subprocess.CompletedProcess:
+    base = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "SECRET_KEY", "ALLOWED_HOSTS"}}
+    return subprocess.run(
+        [sys.executable, "-c", PROBE],
+        cwd=REPO_ROOT,
+        env={**base, "DJANGO_SETTINGS_MODULE": "landscape.settings", **env},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_production_refuses_the_development_secret_key():
+    result = run_with(DEBUG="0", ALLOWED_HOSTS="landscape.example")
+    assert result.returncode != 0
+    assert "SECRET_KEY must be set" in result.stderr
+
+
+def test_production_refuses_to_start_without_explicit_allowed_hosts():
+    result = run_with(DEBUG="0", SECRET_KEY="x" * 50)
+    assert result.returncode != 0
+    assert "ALLOWED_HOSTS must list" in result.stderr
+
+
+def test_production_starts_when_both_are_given():
+    result = run_with(DEBUG="0", SECRET_KEY="k" * 50, ALLOWED_HOSTS="landscape.example")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "False"
+
+
+def test_the_embedded_default_needs_no_server():
+    code = (
+        "import django; django.setup(); from django.conf import settings as s; "
+        "print(s.DATABASES['default']['ENGINE'], s.CACHES['default']['BACKEND'], "
+        "s.CELERY_TASK_ALWAYS_EAGER)"
+    )
+    base = {
+        k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL", "DEBUG"}
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=REPO_ROOT,
+        env={**base, "DJANGO_SETTINGS_MODULE": "landscape.settings"},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    engine, cache, eager = result.stdout.split()
+    assert engine == "django.db.backends.sqlite3"
+    assert cache.endswith("LocMemCache")
+    assert eager == "True"
+
+
+def test_database_and_redis_urls_switch_to_postgres_and_redis():
+    code = (
+        "import django; django.setup(); from django.conf import settings as s; "
+        "print(s.DATABASES['default']['ENGINE'], s.CACHES['default']['BACKEND'], "
+        "s.CELERY_BROKER_URL, s.CELERY_TASK_ALWAYS_EAGER)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=REPO_ROOT,
+        env={
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "landscape.settings",
+            "DATABASE_URL": "postgres://u@db.example:5432/x",
+            "REDIS_URL": "redis://cache.example:6379/0",
+        },
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    engine, cache, broker, eager = result.stdout.split()
+    assert engine == "django.db.backends.postgresql"
+    assert cache.endswith("RedisCache")
+    assert broker == "redis://cache.example:6379/0"
+    assert eager == "False"
