@@ -77,3 +77,53 @@ def landscape_export_data(*, queryset=None) -> list[dict[str, Any]]:
 
 def landscape_export_yaml() -> str:
     return dump_landscape(landscape_export_data())
+
+
+# --- Lists: filters and search shared by the web pages and the API ---------------------
+
+
+def category_with_descendants(slug: str) -> list[int]:
+    """Ids of the category with this slug and of its subcategories (empty if unknown)."""
+    category = Category.objects.filter(slug=slug).only("id").first()
+    if category is None:
+        return []
+    return [category.pk, *Category.objects.filter(parent=category).values_list("pk", flat=True)]
+
+
+def project_filter(
+    queryset,
+    *,
+    category: str | None = None,
+    maturity: list[str] | None = None,
+    health: list[str] | None = None,
+    license: str | None = None,
+    has_findings: bool | None = None,
+    show_archived: bool = True,
+):
+    """Narrow a Project queryset; every argument means the same on the web pages and the API.
+
+    ``category`` is a slug (a pillar includes its subcategories; an entry listed there
+    through second_path counts too).
+    """
+    from django.db.models import Exists, OuterRef, Q
+
+    from projects.models import Finding, Maturity
+
+    if category:
+        ids = category_with_descendants(category)
+        queryset = queryset.filter(
+            Q(category_id__in=ids) | Q(secondarycategory__category_id__in=ids)
+        ).distinct()
+    if maturity:
+        values = ["" if m == "none" else m for m in maturity]
+        queryset = queryset.filter(maturity__in=values)
+    if health:
+        queryset = queryset.filter(health__in=health)
+    if license:
+        queryset = queryset.filter(repositories__is_primary=True, repositories__license=license)
+    if has_findings is not None:
+        open_findings = Finding.objects.filter(project=OuterRef("pk"), state=Finding.State.OPEN)
+        queryset = queryset.filter(Exists(open_findings) if has_findings else ~Exists(open_findings))
+    if not show_archived:
+        queryset = queryset.exclude(maturity=Maturity.ARCHIVED)
+    return queryset
