@@ -1,0 +1,1 @@
+"""Fake upstream services (GitHub, GitLab, PyPI, websites) for tests and benchmarks."""
