@@ -2,6 +2,8 @@ from pathlib import Path
 
 import pytest
 
+pytest_plugins = ["tests.fakes.fixtures"]
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = REPO_ROOT.parent / "shared" / "data" / "pytorch-landscape"
 FIXTURE_FILE = REPO_ROOT / "fixtures" / "landscape.yml"
@@ -11,6 +13,16 @@ FIXTURE_FILE = REPO_ROOT / "fixtures" / "landscape.yml"
 def _media_in_tmp(settings, tmp_path):
     """Logos and uploads go to a per-test folder, never to the developer's var/."""
     settings.MEDIA_ROOT = str(tmp_path / "media")
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """The suite runs on Redis: locks, throttles and fragments must not leak between tests."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
 
 
 @pytest.fixture
