@@ -125,6 +125,16 @@ CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=600)
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=540)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
+CELERY_BEAT_SCHEDULE = {
+    "refresh-due-repositories": {
+        "task": "projects.refresh_due",
+        "schedule": env.float("BEAT_REFRESH_SECONDS", default=15 * 60),
+    },
+    "check-links": {
+        "task": "projects.check_links_due",
+        "schedule": env.float("BEAT_LINKS_SECONDS", default=24 * 60 * 60),
+    },
+}
 
 # --- Outside sources (the workers' clients) ---------------------------------------
 GITHUB_TOKEN = env.str("GITHUB_TOKEN", default="")
@@ -213,5 +223,10 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # One line per outbound request is noise at INFO; the services log counts.
+        "httpx": {"level": "WARNING"},
+        "httpcore": {"level": "WARNING"},
+    },
 }

@@ -2,8 +2,11 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
+from projects.webhooks import github_webhook
+
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("hooks/github/", github_webhook, name="github-webhook"),
     path("api/", include("api.urls")),
     path("", include("projects.urls")),
 ]

@@ -121,6 +121,10 @@ class Project(models.Model):
     health = models.CharField(
         max_length=20, choices=Health.choices, default=Health.UNKNOWN, db_index=True
     )
+    # Denormalized names of the entry's categories (primary and second_path, with their
+    # pillars) for the search vector, which cannot read other tables. Kept up to date by
+    # projects.search.update_search_categories (signals and the importer call it).
+    search_categories = models.TextField(blank=True, default="", editable=False)
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
 
@@ -181,6 +185,8 @@ class RepositoryStatus(models.Model):
     host = models.CharField(max_length=100)
     owner = models.CharField(max_length=200)
     name = models.CharField(max_length=200)
+    # None until the forge has answered once; False while it says "not found".
+    found = models.BooleanField(null=True)
     archived = models.BooleanField(null=True)
     pushed_at = models.DateTimeField(null=True, blank=True)
     last_commit_at = models.DateTimeField(null=True, blank=True)
@@ -196,12 +202,14 @@ class RepositoryStatus(models.Model):
     health_evidence = models.JSONField(default=dict, blank=True)
     checked_at = models.DateTimeField(null=True, blank=True, db_index=True)
     last_success_at = models.DateTimeField(null=True, blank=True)
+    last_found_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
     consecutive_failures = models.PositiveIntegerField(default=0)
     # Consecutive "not found" answers and when the first of them came (missing needs two,
     # at least an hour apart).
     not_found_count = models.PositiveIntegerField(default=0)
     first_not_found_at = models.DateTimeField(null=True, blank=True)
+    last_not_found_at = models.DateTimeField(null=True, blank=True)
     etag = models.CharField(max_length=200, blank=True)
     moved_to = models.URLField(max_length=500, blank=True)
     avatar_url = models.URLField(max_length=500, blank=True)
@@ -253,8 +261,10 @@ class LinkStatus(models.Model):
     permanent_redirect_to = models.URLField(max_length=500, blank=True)
     error = models.TextField(blank=True)
     checked_at = models.DateTimeField(null=True, blank=True)
+    last_ok_at = models.DateTimeField(null=True, blank=True)
     consecutive_failures = models.PositiveIntegerField(default=0)
     first_failure_at = models.DateTimeField(null=True, blank=True)
+    last_failure_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [

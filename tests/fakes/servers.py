@@ -298,6 +298,14 @@ class FakeServer:
         raise NotImplementedError
 
 
+# A 1x1 PNG: what the fake forges serve as avatars.
+FAKE_AVATAR_PNG = (
+    b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00"
+    b"\x00\x1f\x15\xc4\x89\x00\x00\x00\rIDATx\x9cc\xf8\x0f\x00\x00\x01\x01\x00\x05\x18\xd8N"
+    b"\x00\x00\x00\x00IEND\xaeB`\x82"
+)
+
+
 # --- Rate limits -----------------------------------------------------------------------------
 
 
@@ -356,15 +364,16 @@ class FakeRepo:
     description: str = "A fake repository"
     default_branch: str = "main"
     files: dict[str, str] = field(default_factory=dict)
-    avatar: str | None = None  # a URL a test serves itself; the default names GitHub's host
+    avatar: str | None = None  # a URL a test serves itself; default: the fake's /avatars/
 
     @property
     def full_name(self) -> str:
         return f"{self.owner}/{self.name}"
 
-    @property
-    def avatar_url(self) -> str:
-        return self.avatar or f"https://avatars.githubusercontent.com/u/{1000 + self.id}?v=4"
+    def avatar_url(self, base_url: str) -> str:
+        # GitHub serves avatars from its own host; the fake serves them itself so that no
+        # test ever resolves a real name.
+        return self.avatar or f"{base_url}/avatars/u/{1000 + self.id}?v=4"
 
 
 _ALIAS = re.compile(
@@ -456,6 +465,8 @@ class FakeGitHub(FakeServer):
     def handle(self, request: RecordedRequest) -> Reply:
         if request.route == "/graphql":
             return self._graphql(request)
+        if request.route.startswith("/avatars/"):
+            return Reply(200, {"Content-Type": "image/png"}, FAKE_AVATAR_PNG)
         return self._rest(request)
 
     def _rest_headers(self, extra: dict[str, str] | None = None) -> dict[str, str]:
@@ -654,7 +665,7 @@ class FakeGitHub(FakeServer):
             "owner": {
                 "login": repo.owner,
                 "id": 1000 + repo.id,
-                "avatar_url": repo.avatar_url,
+                "avatar_url": repo.avatar_url(self.url),
                 "html_url": f"https://github.com/{repo.owner}",
                 "type": "Organization",
             },
@@ -813,7 +824,7 @@ class FakeGitHub(FakeServer):
             if committed
             else None,
             "issues": {"totalCount": repo.open_issues},
-            "owner": {"avatarUrl": repo.avatar_url},
+            "owner": {"avatarUrl": repo.avatar_url(self.url)},
         }
 
 
@@ -925,7 +936,7 @@ class FakeGitLab(FakeServer):
                 "kind": "group",
                 "full_path": namespace,
                 "parent_id": None,
-                "avatar_url": f"https://gitlab.com/uploads/-/system/group/avatar/7/{namespace}.png",
+                "avatar_url": f"{self.url}/uploads/-/system/group/avatar/7/{namespace}.png",
                 "web_url": f"https://gitlab.com/groups/{namespace}",
             },
             "archived": project.archived,

@@ -109,7 +109,7 @@ def test_rest_active_repository(fake_github):
     assert obs.license == "BSD-3-Clause"
     assert obs.name_with_owner == "pytorch/vision"
     assert obs.url == "https://github.com/pytorch/vision"
-    assert obs.avatar_url == repo.avatar_url
+    assert obs.avatar_url == repo.avatar_url(fake_github.url)
     assert obs.moved_to is None
     assert obs.etag
     assert obs.etag.startswith('W/"')

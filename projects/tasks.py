@@ -1,0 +1,103 @@
+"""Celery tasks: thin wrappers over projects.status, queued only after commits."""
+
+from __future__ import annotations
+
+import logging
+import random
+
+from celery import shared_task
+from django.core.cache import cache
+from django.db import transaction
+from django.utils import timezone
+
+from projects import status
+from projects.models import Project
+
+logger = logging.getLogger(__name__)
+
+BATCH_SIZE = 50  # one GitHub GraphQL query
+LINK_BATCH_SIZE = 25
+HEARTBEAT_KEY = "worker:heartbeat"
+
+TASK_OPTIONS = {
+    "acks_late": True,
+    "reject_on_worker_lost": True,
+    "autoretry_for": (ConnectionError, TimeoutError),
+    "retry_backoff": 30,
+    "retry_backoff_max": 30 * 60,
+    "retry_jitter": True,
+    "max_retries": 8,
+}
+
+
+def enqueue_refresh(ids: list[int], *, countdown: float | None = None) -> None:
+    """Queue refreshes in batches once the surrounding transaction commits."""
+    for start in range(0, len(ids), BATCH_SIZE):
+        chunk = list(ids[start : start + BATCH_SIZE])
+        transaction.on_commit(
+            lambda chunk=chunk: refresh_batch.apply_async(args=[chunk], countdown=countdown)
+        )
+
+
+@shared_task(name="projects.refresh_due", soft_time_limit=120, time_limit=180, **TASK_OPTIONS)
+def refresh_due() -> int:
+    """Beat, every 15 minutes: queue every repository whose last check is too old."""
+    cache.set(HEARTBEAT_KEY, timezone.now().isoformat(), None)
+    status.repositories_sync()
+    ids = status.repositories_due()
+    enqueue_refresh(ids)
+    logger.info(
+        "refresh_due: %d repositories queued in %d batches", len(ids), -(-len(ids) // BATCH_SIZE)
+    )
+    return len(ids)
+
+
+@shared_task(
+    bind=True, name="projects.refresh_batch", soft_time_limit=540, time_limit=600, **TASK_OPTIONS
+)
+def refresh_batch(self, ids: list[int]) -> dict:
+    cache.set(HEARTBEAT_KEY, timezone.now().isoformat(), None)
+    report = status.repositories_refresh(ids=ids)
+    if report.pending_ids and report.rate_limited_until:
+        # Spent quota: resume these after the reset, with a little jitter so that
+        # every batch does not wake at the same second.
+        delay = (report.rate_limited_until - timezone.now()).total_seconds()
+        countdown = max(delay, 0) + random.uniform(1, 30)
+        refresh_batch.apply_async(args=[report.pending_ids], countdown=countdown)
+        logger.info(
+            "refresh_batch: %d repositories resume in %.0f s (rate limit)",
+            len(report.pending_ids),
+            countdown,
+        )
+    logger.info(
+        "refresh_batch: checked=%d failures=%d health_changes=%d new_findings=%d requests=%d",
+        report.checked,
+        report.failures,
+        report.health_changes,
+        report.new_findings,
+        report.requests,
+    )
+    return {"checked": report.checked, "pending": len(report.pending_ids)}
+
+
+@shared_task(name="projects.check_links_due", soft_time_limit=120, time_limit=180, **TASK_OPTIONS)
+def check_links_due() -> int:
+    """Beat, daily: queue link checks for every published entry."""
+    ids = list(Project.objects.published().values_list("pk", flat=True))
+    for start in range(0, len(ids), LINK_BATCH_SIZE):
+        chunk = ids[start : start + LINK_BATCH_SIZE]
+        transaction.on_commit(lambda chunk=chunk: check_links.delay(chunk))
+    return len(ids)
+
+
+@shared_task(name="projects.check_links", soft_time_limit=900, time_limit=960, **TASK_OPTIONS)
+def check_links(project_ids: list[int]) -> dict:
+    report = status.links_check(project_ids=project_ids)
+    logger.info(
+        "check_links: checked=%d broken=%d new_findings=%d offline=%s",
+        report.checked,
+        report.broken,
+        report.new_findings,
+        report.offline,
+    )
+    return {"checked": report.checked, "offline": report.offline}
