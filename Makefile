@@ -10,7 +10,7 @@ TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/landscape
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 PYTEST_ARGS ?=
 
-.PHONY: install install-dev run test lint format system-deps services clean
+.PHONY: install install-dev run test lint format system-deps services clean bench bench-refresh
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -57,6 +57,12 @@ services:
 test: install-dev system-deps services
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) \
 	  $(VENV)/bin/pytest $(PYTEST_ARGS)
+
+# Benchmarks print numbers; they are not part of `make test`.
+bench-refresh: install-dev services
+	$(PY) -m bench.refresh_bench --repositories $${BENCH_REPOSITORIES:-10000} --latency 0.05
+
+bench: bench-refresh
 
 lint: install-dev
 	$(VENV)/bin/ruff check .

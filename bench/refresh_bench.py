@@ -1,0 +1,125 @@
+"""Refresh benchmark: N synthetic repositories against the fake GitHub with added latency.
+
+Prints wall time and API requests per repository (goal with a token: <= 0.02, one
+GraphQL query per 50 repositories). Not a test: it measures, it asserts nothing.
+
+    .venv/bin/python -m bench.refresh_bench --repositories 10000 --latency 0.05 [--rest]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repositories", type=int, default=10_000)
+    parser.add_argument("--latency", type=float, default=0.05, help="seconds added per answer")
+    parser.add_argument("--rest", action="store_true", help="no token: REST, 2 calls each")
+    parser.add_argument(
+        "--database-url",
+        default=os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/landscape_bench"),
+    )
+    args = parser.parse_args()
+
+    os.environ["DATABASE_URL"] = args.database_url
+    os.environ.pop("REDIS_URL", None)  # locks in process memory; no broker needed here
+    os.environ["OUTBOUND_ALLOWED_NETWORKS"] = "127.0.0.0/8"
+    os.environ.setdefault("LOG_LEVEL", "WARNING")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "landscape.settings")
+    _ensure_database(args.database_url)
+
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.core.management import call_command
+    from tqdm import tqdm
+
+    from projects import status
+    from projects.models import Category, Project, RepositoryStatus
+    from tests.fakes.servers import FakeGitHub
+
+    call_command("migrate", verbosity=0)
+    Project.objects.all().delete()
+    Category.objects.all().delete()
+    pillar = Category.objects.create(name="Bench", slug="bench")
+    sub = Category.objects.create(name="Synthetic", slug="bench-synthetic", parent=pillar)
+
+    token = "bench-token"
+    github = FakeGitHub(token=token).start()
+    github.latency = args.latency
+    github.rest_quota.limit = github.rest_quota.remaining = 10**9
+    github.graphql_quota.limit = github.graphql_quota.remaining = 10**9
+    settings.GITHUB_API_URL = github.api_url
+    settings.GITHUB_GRAPHQL_URL = github.graphql_url
+    settings.GITHUB_TOKEN = "" if args.rest else token
+    settings.OUTBOUND_ALLOWED_NETWORKS = ["127.0.0.0/8"]
+
+    n = args.repositories
+    started = time.perf_counter()
+    projects = []
+    for i in range(n):
+        kind = i % 10
+        name = f"bench-{i:06d}"
+        if kind == 0:
+            github.archived(f"org{i % 97}/{name}")
+        elif kind == 1:
+            github.inactive(f"org{i % 97}/{name}")
+        else:
+            github.active(f"org{i % 97}/{name}", days_ago=1 + i % 300)
+        projects.append(
+            Project(
+                name=name, slug=name, homepage_url=f"https://{name}.example/",
+                repo_url=f"https://github.com/org{i % 97}/{name}", category=sub,
+                maturity="archived" if i % 7 == 0 else "", logo="logos/bench.svg",
+                position=i,
+            )
+        )
+    Project.objects.bulk_create(projects, batch_size=2000)
+    status.repositories_sync()
+    ids = status.repositories_due()
+    setup_s = time.perf_counter() - started
+
+    github.reset_requests()
+    started = time.perf_counter()
+    total = status.RefreshReport()
+    batches = [ids[i : i + 50] for i in range(0, len(ids), 50)]
+    for batch in tqdm(batches, unit="batch", disable=not sys.stderr.isatty()):
+        total.merge(status.repositories_refresh(ids=batch))
+    wall = time.perf_counter() - started
+    github.stop()
+
+    checked = RepositoryStatus.objects.filter(checked_at__isnull=False).count()
+    mode = "REST (no token)" if args.rest else "GraphQL (token)"
+    print(f"refresh benchmark, {mode}, {args.latency * 1000:.0f} ms added latency")
+    print(f"  repositories          {len(ids)}")
+    print(f"  checked               {checked}")
+    print(f"  setup (s)             {setup_s:.1f}")
+    print(f"  wall time (s)         {wall:.1f}")
+    print(f"  repositories / s      {checked / wall:.1f}")
+    print(f"  API requests          {github.request_count}")
+    print(f"  requests / repository {github.request_count / max(checked, 1):.4f}")
+    print(f"  new findings          {total.new_findings}")
+
+
+def _ensure_database(url: str) -> None:
+    import psycopg
+
+    name = url.rsplit("/", 1)[1]
+    admin_url = url.rsplit("/", 1)[0] + "/postgres"
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
+        if not exists:
+            conn.execute(f'CREATE DATABASE "{name}"')
+
+
+if __name__ == "__main__":
+    main()
