@@ -25,7 +25,9 @@ def main() -> None:
     parser.add_argument("--rest", action="store_true", help="no token: REST, 2 calls each")
     parser.add_argument(
         "--database-url",
-        default=os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/landscape_bench"),
+        default=os.environ.get(
+            "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/landscape_bench"
+        ),
     )
     args = parser.parse_args()
 
@@ -53,7 +55,7 @@ def main() -> None:
     pillar = Category.objects.create(name="Bench", slug="bench")
     sub = Category.objects.create(name="Synthetic", slug="bench-synthetic", parent=pillar)
 
-    token = "bench-token"
+    token = "bench-token"  # noqa: S105 - the fake server's own token
     github = FakeGitHub(token=token).start()
     github.latency = args.latency
     github.rest_quota.limit = github.rest_quota.remaining = 10**9
@@ -77,9 +79,13 @@ def main() -> None:
             github.active(f"org{i % 97}/{name}", days_ago=1 + i % 300)
         projects.append(
             Project(
-                name=name, slug=name, homepage_url=f"https://{name}.example/",
-                repo_url=f"https://github.com/org{i % 97}/{name}", category=sub,
-                maturity="archived" if i % 7 == 0 else "", logo="logos/bench.svg",
+                name=name,
+                slug=name,
+                homepage_url=f"https://{name}.example/",
+                repo_url=f"https://github.com/org{i % 97}/{name}",
+                category=sub,
+                maturity="archived" if i % 7 == 0 else "",
+                logo="logos/bench.svg",
                 position=i,
             )
         )
