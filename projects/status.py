@@ -35,7 +35,7 @@ from projects.models import (
 )
 from projects.sources import RepoRef, parse_repo_url
 from projects.sources.base import RateLimited, SourceError
-from projects.sources.github import GitHubGraphQL, make_github_client
+from projects.sources.github import GitHubREST, make_github_client
 from projects.sources.gitlab import GitLabClient
 from projects.sources.http import fetch, make_client
 from projects.sources.links import LinkChecker, network_canary
@@ -347,55 +347,87 @@ class _Outcome:
     error: str | None = None
 
 
-def _observe_github(rows: list[RepositoryStatus], report: RefreshReport) -> list[_Outcome]:
-    client = make_github_client()
+class _PhaseStopped(Exception):
+    """A rate limit: the rest of this phase waits for the reset."""
+
+
+def _observe_each(
+    rows: Sequence[RepositoryStatus], observe: Callable, report: RefreshReport
+) -> list[_Outcome]:
+    """One request (or two) per repository, until the quota runs out."""
     outcomes: list[_Outcome] = []
-    by_ref = {RepoRef(r.host, r.owner, r.name): r for r in rows}
+    for row in rows:
+        try:
+            outcomes.append(_Outcome(row, observation=observe(row)))
+        except RateLimited as exc:
+            _note_rate_limit(report, exc)
+            raise _PhaseStopped(outcomes) from exc
+        except SourceError as exc:
+            outcomes.append(_Outcome(row, error=str(exc) or exc.__class__.__name__))
+    return outcomes
+
+
+def _ref(row: RepositoryStatus) -> RepoRef:
+    return RepoRef(row.host, row.owner, row.name)
+
+
+def _observe_github(rows: list[RepositoryStatus], report: RefreshReport) -> list[_Outcome]:
+    """GraphQL, 50 repositories a query, with a token; REST otherwise, and as the fallback
+    for a query that failed or repositories GraphQL could not answer for."""
+    client = make_github_client()
+    rest = client if isinstance(client, GitHubREST) else None
+    outcomes: list[_Outcome] = []
+
+    def rest_observe(row: RepositoryStatus):
+        return rest.observe(_ref(row), etag=row.etag or None)
+
     try:
-        if isinstance(client, GitHubGraphQL):
+        if rest is not None:
+            return _observe_each(rows, rest_observe, report)
+        for start in range(0, len(rows), client.batch_size):
+            chunk = rows[start : start + client.batch_size]
+            by_ref = {_ref(row): row for row in chunk}
             try:
-                batch = client.fetch_all(list(by_ref))
+                batch = client.fetch(list(by_ref))
             except RateLimited as exc:
                 _note_rate_limit(report, exc)
-                batch = exc.partial
-            if batch is not None:
-                for ref, observation in batch.observations.items():
-                    outcomes.append(_Outcome(by_ref[ref], observation=observation))
-                for ref, error in batch.errors.items():
-                    outcomes.append(_Outcome(by_ref[ref], error=str(error)))
-        else:
-            for ref, row in by_ref.items():
-                try:
-                    outcomes.append(
-                        _Outcome(row, observation=client.observe(ref, etag=row.etag or None))
-                    )
-                except RateLimited as exc:
-                    _note_rate_limit(report, exc)
-                    break
-                except SourceError as exc:
-                    outcomes.append(_Outcome(row, error=str(exc) or exc.__class__.__name__))
+                if exc.partial is not None:
+                    outcomes += [
+                        _Outcome(by_ref[ref], observation=obs)
+                        for ref, obs in exc.partial.observations.items()
+                    ]
+                break
+            except SourceError as exc:
+                logger.info("GitHub GraphQL failed (%s): REST for %d repositories", exc, len(chunk))
+                retry = chunk
+            else:
+                outcomes += [
+                    _Outcome(by_ref[ref], observation=obs)
+                    for ref, obs in batch.observations.items()
+                ]
+                retry = [by_ref[ref] for ref in batch.errors]
+            if retry:
+                rest = rest or GitHubREST()
+                outcomes += _observe_each(retry, rest_observe, report)
+    except _PhaseStopped as stopped:
+        outcomes += stopped.args[0]
     finally:
         report.requests += client.requests_made
         client.close()
+        if rest is not None and rest is not client:
+            report.requests += rest.requests_made
+            rest.close()
     return outcomes
 
 
 def _observe_gitlab(rows: list[RepositoryStatus], report: RefreshReport) -> list[_Outcome]:
-    outcomes: list[_Outcome] = []
     with GitLabClient() as client:
         try:
-            for row in rows:
-                try:
-                    observation = client.get_project(RepoRef(row.host, row.owner, row.name))
-                    outcomes.append(_Outcome(row, observation=observation))
-                except RateLimited as exc:
-                    _note_rate_limit(report, exc)
-                    break
-                except SourceError as exc:
-                    outcomes.append(_Outcome(row, error=str(exc) or exc.__class__.__name__))
+            return _observe_each(rows, lambda row: client.get_project(_ref(row)), report)
+        except _PhaseStopped as stopped:
+            return stopped.args[0]
         finally:
             report.requests += client.requests_made
-    return outcomes
 
 
 def _note_rate_limit(report: RefreshReport, exc: RateLimited) -> None:

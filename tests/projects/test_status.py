@@ -479,3 +479,16 @@ def test_status_report_json_lists_health_and_findings(fake_github, make_project)
     row = next(r for r in rows if r["slug"] == project.slug)
     assert row["health"] == "archived"
     assert [f["kind"] for f in row["findings"]] == ["archived_upstream"]
+
+
+def test_a_failed_graphql_query_falls_back_to_rest(fake_github, github_token, make_project):
+    fake_github.archived("acme/fallback")
+    project = make_project("Fallback", "github.com/acme/fallback")
+    fake_github.inject(Fault.server_error(502, path_prefix="/graphql"))
+
+    report = refresh(project)
+
+    assert repo_of(project).health == "archived"
+    assert report.failures == 0
+    assert fake_github.count(path_prefix="/graphql") == 1
+    assert fake_github.count(path_prefix="/repos/acme/fallback") >= 1
