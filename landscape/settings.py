@@ -50,6 +50,10 @@ INSTALLED_APPS = [
     "django_htmx",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "allauth",
+    "allauth.account",
+    "allauth.socialaccount",
+    "simple_history",
     "projects",
     "api",
 ]
@@ -62,6 +66,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
+    "simple_history.middleware.HistoryRequestMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
 ]
@@ -134,6 +140,8 @@ CELERY_BEAT_SCHEDULE = {
         "task": "projects.check_links_due",
         "schedule": env.float("BEAT_LINKS_SECONDS", default=24 * 60 * 60),
     },
+    # Hourly, but each maintainer hears at most once a day (see findings_digest_send).
+    "findings-digest": {"task": "projects.findings_digest", "schedule": 60 * 60},
 }
 
 # --- Outside sources (the workers' clients) ---------------------------------------
@@ -171,6 +179,40 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "allauth.account.auth_backends.AuthenticationBackend",
+]
+LOGIN_URL = "account_login"
+LOGIN_REDIRECT_URL = "account-home"
+ACCOUNT_LOGIN_METHODS = {"email"}
+ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
+ACCOUNT_EMAIL_VERIFICATION = "mandatory"
+ACCOUNT_CONFIRM_EMAIL_ON_GET = False
+ACCOUNT_LOGOUT_ON_GET = False
+ACCOUNT_DEFAULT_HTTP_PROTOCOL = "http" if DEBUG else "https"
+# "Sign in with GitHub" exists only when its OAuth app is configured.
+GITHUB_OAUTH_CLIENT_ID = env.str("GITHUB_OAUTH_CLIENT_ID", default="")
+GITHUB_OAUTH_SECRET = env.str("GITHUB_OAUTH_SECRET", default="")
+if GITHUB_OAUTH_CLIENT_ID and GITHUB_OAUTH_SECRET:
+    INSTALLED_APPS.append("allauth.socialaccount.providers.github")
+    SOCIALACCOUNT_PROVIDERS = {
+        "github": {
+            "APPS": [{"client_id": GITHUB_OAUTH_CLIENT_ID, "secret": GITHUB_OAUTH_SECRET}],
+            "SCOPE": ["read:user", "user:email"],
+        }
+    }
+
+# Mail: printed to the console unless EMAIL_URL names an SMTP server
+# (smtp+tls://user:password@host:587).
+EMAIL_URL = env.str("EMAIL_URL", default="")
+if EMAIL_URL:
+    globals().update(env.email_url("EMAIL_URL"))
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="landscape@localhost")
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
+
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True

@@ -7,6 +7,8 @@ from projects.webhooks import github_webhook
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("hooks/github/", github_webhook, name="github-webhook"),
+    path("accounts/", include("allauth.urls")),
+    path("", include("projects.account_urls")),
     path("api/", include("api.urls")),
     path("", include("projects.urls")),
 ]

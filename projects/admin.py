@@ -1,24 +1,88 @@
+"""The admin: staff see everything; maintainers (the "Maintainers" group) see and edit only
+their own entries' editable fields, and changes that need review go to the moderation queue."""
+
+from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.shortcuts import render
 from django.utils.html import format_html, format_html_join
+from simple_history.admin import SimpleHistoryAdmin
 
-from projects import status
+from projects import moderation, status
+from projects.logos import LogoError, logo_kind
 from projects.models import (
     Category,
+    ChangeRequest,
+    Claim,
+    Dispute,
     Finding,
     LinkStatus,
     Maintainer,
     Project,
     RepositoryStatus,
+    Review,
     SecondaryCategory,
     Snapshot,
+)
+from projects.permissions import (
+    MAINTAINER_EDITABLE_FIELDS,
+    MODERATED_FIELDS,
+    can_edit,
+    is_moderator,
 )
 from projects.tasks import enqueue_refresh
 
 
+class ModeratorOnlyAdmin(admin.ModelAdmin):
+    """Models that only reviewing staff may see or touch."""
+
+    def has_module_permission(self, request):
+        return is_moderator(request.user)
+
+    def has_view_permission(self, request, obj=None):
+        return is_moderator(request.user)
+
+    def has_change_permission(self, request, obj=None):
+        return is_moderator(request.user)
+
+    def has_add_permission(self, request):
+        return is_moderator(request.user)
+
+    def has_delete_permission(self, request, obj=None):
+        return is_moderator(request.user)
+
+
+def _reason_or_ask(modeladmin, request, queryset, *, action: str, title: str, apply):
+    """An admin action that needs a reason: ask on an intermediate page, then apply."""
+    reason = (request.POST.get("reason") or "").strip()
+    if "confirm" in request.POST and reason:
+        done = 0
+        for obj in queryset:
+            try:
+                apply(obj, reason)
+                done += 1
+            except (moderation.ModerationError, status.FindingNotApplicable) as exc:
+                modeladmin.message_user(request, f"{obj}: {exc}", messages.WARNING)
+        modeladmin.message_user(request, f"{title}: {done} done")
+        return None
+    return render(
+        request,
+        "admin/projects/reason.html",
+        {
+            **modeladmin.admin_site.each_context(request),
+            "title": title,
+            "objects": queryset,
+            "action": action,
+            "missing_reason": "confirm" in request.POST,
+            "opts": modeladmin.model._meta,
+            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+        },
+    )
+
+
 @admin.register(Category)
-class CategoryAdmin(admin.ModelAdmin):
+class CategoryAdmin(ModeratorOnlyAdmin):
     list_display = ("name", "parent", "slug", "position")
     list_filter = ("parent",)
     search_fields = ("name", "slug")
@@ -34,20 +98,120 @@ class MaintainerInline(admin.TabularInline):
     model = Maintainer
     extra = 0
     raw_id_fields = ("user",)
+    exclude = ("last_digest_at",)
+
+
+class ProjectForm(forms.ModelForm):
+    class Meta:
+        model = Project
+        fields = "__all__"  # noqa: DJ007 - the admin narrows the fields per user
+
+    def clean_logo(self):
+        logo = self.cleaned_data.get("logo")
+        if logo and hasattr(logo, "read") and "logo" in self.changed_data:
+            from django.conf import settings
+
+            if logo.size > settings.LOGO_MAX_BYTES:
+                raise forms.ValidationError(
+                    f"The logo is {logo.size} bytes; the limit is {settings.LOGO_MAX_BYTES}."
+                )
+            data = logo.read()
+            logo.seek(0)
+            try:
+                logo_kind(data)
+            except LogoError as exc:
+                raise forms.ValidationError(f"This logo is refused: {exc}.") from exc
+        return logo
 
 
 @admin.register(Project)
-class ProjectAdmin(admin.ModelAdmin):
+class ProjectAdmin(SimpleHistoryAdmin):
+    form = ProjectForm
     list_display = ("name", "category", "maturity", "health", "publication", "updated")
     list_filter = ("maturity", "health", "publication", "category__parent")
     search_fields = ("name", "slug", "description", "repo_url")
-    prepopulated_fields = {"slug": ("name",)}
     list_select_related = ("category",)
-    inlines = [SecondaryCategoryInline, MaintainerInline]
     filter_horizontal = ("alternatives",)
-    readonly_fields = ("health", "status_evidence", "snapshot_history", "open_findings")
+    status_fields = ("health", "status_evidence", "snapshot_history", "open_findings")
     actions = ["refresh_now"]
 
+    # --- who sees what ---
+    def get_object(self, request, object_id, from_field=None):
+        # Look the entry up unrestricted so that someone else's entry answers 403 (by the
+        # permission checks below), not the admin's redirect to its index page.
+        try:
+            return Project.objects.get(pk=object_id)
+        except (Project.DoesNotExist, ValueError, TypeError):
+            return None
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        if is_moderator(request.user):
+            return queryset
+        return queryset.filter(maintainers__user=request.user)
+
+    def has_module_permission(self, request):
+        return request.user.is_active and request.user.is_staff
+
+    def has_view_permission(self, request, obj=None):
+        if obj is None:
+            return request.user.is_active and request.user.is_staff
+        return can_edit(request.user, obj)
+
+    def has_change_permission(self, request, obj=None):
+        return self.has_view_permission(request, obj)
+
+    def has_add_permission(self, request):
+        return is_moderator(request.user)
+
+    def has_delete_permission(self, request, obj=None):
+        return is_moderator(request.user)
+
+    def has_change_history_permission(self, request, obj=None):
+        return is_moderator(request.user)  # reverting is for staff
+
+    def get_fields(self, request, obj=None):
+        if is_moderator(request.user):
+            return super().get_fields(request, obj)
+        return [*MAINTAINER_EDITABLE_FIELDS, *MODERATED_FIELDS, "maturity", *self.status_fields]
+
+    def get_readonly_fields(self, request, obj=None):
+        if is_moderator(request.user):
+            return self.status_fields
+        return ("maturity", *self.status_fields)
+
+    def get_prepopulated_fields(self, request, obj=None):
+        return {"slug": ("name",)} if is_moderator(request.user) else {}
+
+    def get_inlines(self, request, obj):
+        return [SecondaryCategoryInline, MaintainerInline] if is_moderator(request.user) else []
+
+    def get_actions(self, request):
+        return super().get_actions(request) if is_moderator(request.user) else {}
+
+    def save_model(self, request, obj, form, change):
+        if not change or is_moderator(request.user):
+            super().save_model(request, obj, form, change)
+            return
+        # A maintainer: moderated fields keep their live values and wait for review.
+        held = {
+            name: form.cleaned_data[name] for name in form.changed_data if name in MODERATED_FIELDS
+        }
+        live = Project.objects.get(pk=obj.pk)
+        for name in held:
+            setattr(obj, name, getattr(live, name))
+        with transaction.atomic():
+            super().save_model(request, obj, form, change)
+            if held:
+                moderation.change_request_create(project=obj, user=request.user, changes=held)
+        if held:
+            self.message_user(
+                request,
+                f"Your change of {', '.join(held)} waits for review by staff.",
+                messages.INFO,
+            )
+
+    # --- status display ---
     @admin.display(description="status evidence")
     def status_evidence(self, obj):
         repo = obj.repositories.filter(is_primary=True).first()
@@ -110,14 +274,14 @@ class ProjectAdmin(admin.ModelAdmin):
 
 
 @admin.register(Maintainer)
-class MaintainerAdmin(admin.ModelAdmin):
-    list_display = ("user", "project", "role", "verified")
+class MaintainerAdmin(ModeratorOnlyAdmin):
+    list_display = ("user", "project", "role", "verified", "last_digest_at")
     list_filter = ("role", "verified")
     raw_id_fields = ("user", "project")
 
 
 @admin.register(RepositoryStatus)
-class RepositoryStatusAdmin(admin.ModelAdmin):
+class RepositoryStatusAdmin(ModeratorOnlyAdmin):
     list_display = ("__str__", "project", "health", "archived", "stars", "pushed_at", "checked_at")
     list_filter = ("health", "host", "archived")
     search_fields = ("owner", "name", "project__name")
@@ -125,30 +289,71 @@ class RepositoryStatusAdmin(admin.ModelAdmin):
 
 
 @admin.register(Snapshot)
-class SnapshotAdmin(admin.ModelAdmin):
+class SnapshotAdmin(ModeratorOnlyAdmin):
     list_display = ("repository", "day", "stars", "health")
     raw_id_fields = ("repository",)
 
 
 @admin.register(LinkStatus)
-class LinkStatusAdmin(admin.ModelAdmin):
+class LinkStatusAdmin(ModeratorOnlyAdmin):
     list_display = ("url", "project", "kind", "ok", "status_code", "checked_at")
     list_filter = ("kind", "ok")
     raw_id_fields = ("project",)
 
 
+class DisputeInline(admin.StackedInline):
+    model = Dispute
+    extra = 0
+    can_delete = False
+    readonly_fields = ("user", "statement", "created")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(Finding)
-class FindingAdmin(admin.ModelAdmin):
-    list_display = ("project", "kind", "state", "evidence_words", "first_seen", "last_seen")
+class FindingAdmin(ModeratorOnlyAdmin):
+    list_display = ("project", "kind", "state", "evidence_words", "disputed", "last_seen")
     list_filter = ("kind", "state", "project__maturity", "project__category__parent")
     search_fields = ("project__name", "subject")
     raw_id_fields = ("project", "resolved_by")
-    readonly_fields = ("evidence_words", "first_seen", "last_seen", "resolved_at", "resolved_by")
+    readonly_fields = (
+        "evidence_beside_disputes",
+        "first_seen",
+        "last_seen",
+        "resolved_at",
+        "resolved_by",
+    )
+    inlines = [DisputeInline]
     actions = ["apply_suggestion", "dismiss"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("project")
 
     @admin.display(description="evidence")
     def evidence_words(self, obj):
         return "; ".join((obj.evidence or {}).get("words", []))
+
+    @admin.display(description="disputed", boolean=True)
+    def disputed(self, obj):
+        return obj.disputes.exists()
+
+    @admin.display(description="evidence and the maintainers' statements")
+    def evidence_beside_disputes(self, obj):
+        evidence = format_html_join(
+            "", "<li>{}</li>", ((w,) for w in (obj.evidence or {}).get("words", []))
+        )
+        statements = format_html_join(
+            "",
+            "<li><b>{}</b> ({}): {}</li>",
+            ((d.user, d.created.date(), d.statement) for d in obj.disputes.all()),
+        )
+        return format_html(
+            '<div style="display:flex;gap:2rem"><div><h4>Evidence</h4><ul>{}</ul></div>'
+            "<div><h4>Disputes</h4><ul>{}</ul></div></div>",
+            evidence,
+            statements or format_html("<li>none</li>"),
+        )
 
     @admin.action(description="Apply the suggested change and resolve")
     def apply_suggestion(self, request, queryset):
@@ -164,23 +369,139 @@ class FindingAdmin(admin.ModelAdmin):
 
     @admin.action(description="Dismiss (with a reason)")
     def dismiss(self, request, queryset):
-        reason = (request.POST.get("reason") or "").strip()
-        if "confirm" in request.POST and reason:
-            for finding in queryset:
-                try:
-                    status.finding_dismiss(finding=finding, user=request.user, reason=reason)
-                except status.FindingNotApplicable as exc:
-                    self.message_user(request, f"{finding}: {exc}", messages.WARNING)
-            self.message_user(request, f"{queryset.count()} findings dismissed")
-            return None
-        return render(
+        return _reason_or_ask(
+            self,
             request,
-            "admin/projects/finding/dismiss.html",
-            {
-                **self.admin_site.each_context(request),
-                "findings": queryset,
-                "missing_reason": "confirm" in request.POST,
-                "opts": self.model._meta,
-                "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
-            },
+            queryset,
+            action="dismiss",
+            title="Dismiss findings",
+            apply=lambda f, reason: status.finding_dismiss(
+                finding=f, user=request.user, reason=reason
+            ),
+        )
+
+
+@admin.register(Claim)
+class ClaimAdmin(ModeratorOnlyAdmin):
+    list_display = ("user", "project", "state", "verified_by_repository", "created")
+    list_filter = ("state", "verified_by_repository")
+    search_fields = ("user__email", "project__name")
+    readonly_fields = (
+        "user",
+        "project",
+        "statement",
+        "verified_by_repository",
+        "reviewed_by",
+        "decided_at",
+    )
+    actions = ["approve", "reject"]
+
+    @admin.action(description="Approve: make them maintainers")
+    def approve(self, request, queryset):
+        done = 0
+        for claim in queryset.filter(state=Review.PENDING):
+            moderation.claim_approve(claim=claim, reviewer=request.user)
+            done += 1
+        self.message_user(request, f"{done} claims approved")
+
+    @admin.action(description="Reject (with a reason)")
+    def reject(self, request, queryset):
+        return _reason_or_ask(
+            self,
+            request,
+            queryset,
+            action="reject",
+            title="Reject claims",
+            apply=lambda c, reason: moderation.claim_reject(
+                claim=c, reviewer=request.user, reason=reason
+            ),
+        )
+
+
+@admin.register(ChangeRequest)
+class ChangeRequestAdmin(admin.ModelAdmin):
+    """The moderation queue; maintainers see their own submissions, read-only."""
+
+    list_display = ("project", "kind", "state", "summary", "submitted_by", "created")
+    list_filter = ("state", "kind")
+    search_fields = ("project__name",)
+    readonly_fields = (
+        "project",
+        "kind",
+        "diff",
+        "submitted_by",
+        "reviewed_by",
+        "decided_at",
+        "state",
+        "reason",
+    )
+    fields = readonly_fields
+    actions = ["approve", "reject"]
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request).select_related("project", "submitted_by")
+        if is_moderator(request.user):
+            return queryset
+        return queryset.filter(submitted_by=request.user)
+
+    def has_module_permission(self, request):
+        return request.user.is_active and request.user.is_staff
+
+    def has_view_permission(self, request, obj=None):
+        if is_moderator(request.user):
+            return True
+        return request.user.is_staff and (obj is None or obj.submitted_by_id == request.user.pk)
+
+    def has_change_permission(self, request, obj=None):
+        return is_moderator(request.user)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_actions(self, request):
+        return super().get_actions(request) if is_moderator(request.user) else {}
+
+    @admin.display(description="change")
+    def summary(self, obj):
+        return ", ".join(obj.changes) if obj.kind == ChangeRequest.Kind.CHANGE else "new entry"
+
+    @admin.display(description="diff")
+    def diff(self, obj):
+        rows = [(name, obj.previous.get(name, "—"), value) for name, value in obj.changes.items()]
+        return format_html(
+            "<table><tr><th>field</th><th>was</th><th>becomes</th></tr>{}</table>",
+            format_html_join(
+                "", "<tr><td>{}</td><td><del>{}</del></td><td><ins>{}</ins></td></tr>", rows
+            ),
+        )
+
+    @admin.action(description="Approve and apply")
+    def approve(self, request, queryset):
+        if not is_moderator(request.user):
+            raise PermissionDenied
+        done = 0
+        for change in queryset.filter(state=Review.PENDING):
+            try:
+                moderation.change_approve(request=change, reviewer=request.user)
+                done += 1
+            except moderation.ModerationError as exc:
+                self.message_user(request, f"{change}: {exc}", messages.WARNING)
+        self.message_user(request, f"{done} approved")
+
+    @admin.action(description="Reject (with a reason)")
+    def reject(self, request, queryset):
+        if not is_moderator(request.user):
+            raise PermissionDenied
+        return _reason_or_ask(
+            self,
+            request,
+            queryset,
+            action="reject",
+            title="Reject changes",
+            apply=lambda c, reason: moderation.change_reject(
+                request=c, reviewer=request.user, reason=reason
+            ),
         )

@@ -12,6 +12,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
+from simple_history.models import HistoricalRecords
 
 
 class Category(models.Model):
@@ -129,9 +130,12 @@ class Project(models.Model):
     updated = models.DateTimeField(auto_now=True)
 
     objects = ProjectQuerySet.as_manager()
+    # Who changed what and when, from the admin, the API, an import or a worker.
+    history = HistoricalRecords(excluded_fields=["health", "search_categories"])
 
     class Meta:
         ordering = ["category__position", "position", "id"]
+        permissions = [("moderate_project", "Can review submissions, claims and findings")]
 
     def __str__(self) -> str:
         return self.name
@@ -166,6 +170,8 @@ class Maintainer(models.Model):
     role = models.CharField(max_length=20, choices=Role.choices, default=Role.MAINTAINER)
     verified = models.BooleanField(default=False)
     created = models.DateTimeField(auto_now_add=True)
+    # When this maintainer last got the findings digest (at most one a day).
+    last_digest_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -322,3 +328,84 @@ class Finding(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()}: {self.project}"
+
+
+class Review(models.TextChoices):
+    PENDING = "pending", "pending"
+    APPROVED = "approved", "approved"
+    REJECTED = "rejected", "rejected"
+
+
+class Claim(models.Model):
+    """A signed-in user asks to maintain an entry; staff (or the repository) confirm it."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="claims"
+    )
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="claims")
+    statement = models.TextField(help_text="Your role in the project, in a sentence or two.")
+    state = models.CharField(max_length=20, choices=Review.choices, default=Review.PENDING)
+    verified_by_repository = models.BooleanField(default=False)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reason = models.TextField(blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "project"], condition=Q(state="pending"), name="claim_one_pending"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} claims {self.project}"
+
+
+class ChangeRequest(models.Model):
+    """A change that waits for moderation: a new entry, or an edit staff must approve."""
+
+    class Kind(models.TextChoices):
+        NEW = "new", "new entry"
+        CHANGE = "change", "change"
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="change_requests")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    # {field: new value}; for a new entry, the whole entry (already saved as pending).
+    changes = models.JSONField(default=dict)
+    # {field: value when submitted}, so the reviewer sees a diff even if the entry moved on.
+    previous = models.JSONField(default=dict)
+    state = models.CharField(max_length=20, choices=Review.choices, default=Review.PENDING)
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="submissions"
+    )
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reason = models.TextField(blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} for {self.project}"
+
+
+class Dispute(models.Model):
+    """A maintainer contests a finding on their entry, with a statement."""
+
+    finding = models.ForeignKey(Finding, on_delete=models.CASCADE, related_name="disputes")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    statement = models.TextField()
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created"]
+
+    def __str__(self) -> str:
+        return f"dispute of {self.finding} by {self.user}"

@@ -64,7 +64,9 @@ def _read_logos(categories: list[CategoryData], logos_dir: Path) -> dict[str, by
                 path = logos_dir / name
                 if not path.is_file():
                     raise LandscapeFormatError(
-                        f"logo file {name!r} not found in {logos_dir}", path=item.path, line=item.line
+                        f"logo file {name!r} not found in {logos_dir}",
+                        path=item.path,
+                        line=item.line,
                     )
                 data = path.read_bytes()
                 if len(data) > settings.LOGO_MAX_BYTES:
@@ -106,6 +108,7 @@ def landscape_import(
     guide_text: str | None = None,
     dry_run: bool = False,
     progress: Callable[[Iterable[Any], int], Iterable[Any]] | None = None,
+    actor: Any = None,
 ) -> ImportSummary:
     """Upsert a landscape2 file: categories, then items, in one transaction.
 
@@ -136,6 +139,7 @@ def landscape_import(
                 position=position,
                 subcategories=subcategories,
                 logo_stored=item.fields.get("logo_name") in logos,
+                actor=actor,
             )
             getattr(summary, outcome)[cat.name] += 1
         if dry_run:
@@ -246,6 +250,7 @@ def _upsert_item(
     position: int,
     subcategories: dict[tuple[str, str], Category],
     logo_stored: bool,
+    actor: Any = None,
 ) -> str:
     values = _desired_values(item, logo_stored=logo_stored)
     values["category"] = category
@@ -264,6 +269,7 @@ def _upsert_item(
             slug=_free_slug(Project, slugify(values["name"])), publication=Publication.PUBLISHED
         )
         _assign(project, values)
+        _mark_import(project, actor)
         project.save()
         _set_secondary(project, secondary)
         return "created"
@@ -281,10 +287,17 @@ def _upsert_item(
         return "unchanged"
     if changed:
         _assign(project, values)
+        _mark_import(project, actor)
         project.save()
     if secondary_changed:
         _set_secondary(project, secondary)
     return "updated"
+
+
+def _mark_import(project: Project, actor: Any) -> None:
+    """Attribute the history row to whoever ran the import, and say it was one."""
+    project._history_user = actor
+    project._change_reason = "import_landscape"
 
 
 def _current(project: Project, key: str) -> Any:

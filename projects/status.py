@@ -711,6 +711,8 @@ def finding_apply(*, finding: Finding, user, note: str = "") -> Finding:
                 f"a {finding.get_kind_display()} finding has no change to apply; dismiss or "
                 "resolve it instead"
             )
+        project._history_user = user if getattr(user, "pk", None) else None
+        project._change_reason = f"applied finding: {finding.kind}"
         project.save()
         if action == "update_url" and field_name == "repo_url":
             repositories_sync(projects=[project])

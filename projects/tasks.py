@@ -101,3 +101,20 @@ def check_links(project_ids: list[int]) -> dict:
         report.offline,
     )
     return {"checked": report.checked, "offline": report.offline}
+
+
+@shared_task(name="projects.claim_verify", soft_time_limit=60, time_limit=90, **TASK_OPTIONS)
+def claim_verify(claim_id: int) -> bool:
+    """Approve a claim at once when the repository lists the claimant's GitHub login."""
+    from projects.models import Claim
+    from projects.moderation import claim_verify_by_repository
+
+    claim = Claim.objects.filter(pk=claim_id).first()
+    return bool(claim and claim_verify_by_repository(claim=claim))
+
+
+@shared_task(name="projects.findings_digest", soft_time_limit=300, time_limit=360, **TASK_OPTIONS)
+def findings_digest() -> int:
+    from projects.moderation import findings_digest_send
+
+    return findings_digest_send()

@@ -17,9 +17,27 @@ class Command(BaseCommand):
         parser.add_argument(
             "--dry-run", action="store_true", help="validate and report, write nothing"
         )
+        parser.add_argument(
+            "--user", help="username the changes are recorded under in each entry's history"
+        )
 
-    def handle(self, *args, path: Path, logos: Path | None, guide: Path | None, dry_run: bool,
-               **options):
+    def handle(
+        self,
+        *args,
+        path: Path,
+        logos: Path | None,
+        guide: Path | None,
+        dry_run: bool,
+        user: str | None = None,
+        **options,
+    ):
+        actor = None
+        if user:
+            from django.contrib.auth import get_user_model
+
+            actor = get_user_model().objects.filter(username=user).first()
+            if actor is None:
+                raise CommandError(f"--user {user}: no such user")
         try:
             text = path.read_text(encoding="utf-8")
             guide_text = guide.read_text(encoding="utf-8") if guide else None
@@ -34,6 +52,7 @@ class Command(BaseCommand):
                 guide_text=guide_text,
                 dry_run=dry_run,
                 progress=progress_bar(self.stderr._out, description="importing"),
+                actor=actor,
             )
         except LandscapeFormatError as exc:
             raise CommandError(f"{path}: {exc} — nothing was imported") from exc

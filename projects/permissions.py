@@ -1,0 +1,51 @@
+"""Who may do what to an entry: one answer for the admin, the API and the pages."""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+
+from projects.models import Project
+
+MODERATE_PERMISSION = "projects.moderate_project"
+MAINTAINERS_GROUP = "Maintainers"
+
+# What a maintainer changes directly on their own entry.
+MAINTAINER_EDITABLE_FIELDS = (
+    "description",
+    "homepage_url",
+    "documentation_url",
+    "other_links",
+    "twitter_url",
+    "logo",
+    "tags",
+    "alternatives",
+)
+# What a maintainer may propose, but staff approve first.
+MODERATED_FIELDS = ("name", "repo_url", "category")
+
+
+def is_moderator(user) -> bool:
+    """Staff who review: superusers and holders of the moderate permission."""
+    return bool(
+        user
+        and user.is_authenticated
+        and user.is_active
+        and (user.is_superuser or user.has_perm(MODERATE_PERMISSION))
+    )
+
+
+def maintained_projects(user) -> QuerySet[Project]:
+    if not user or not user.is_authenticated:
+        return Project.objects.none()
+    return Project.objects.filter(maintainers__user=user)
+
+
+def can_edit(user, project: Project) -> bool:
+    if is_moderator(user):
+        return True
+    return bool(
+        user
+        and user.is_authenticated
+        and user.is_active
+        and project.maintainers.filter(user=user).exists()
+    )
