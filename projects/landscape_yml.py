@@ -110,9 +110,7 @@ def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> _LineDict:
                 f"keys must be text, found {key!r}", line=key_node.start_mark.line + 1
             )
         if key in result:
-            raise LandscapeFormatError(
-                f"duplicate key {key!r}", line=key_node.start_mark.line + 1
-            )
+            raise LandscapeFormatError(f"duplicate key {key!r}", line=key_node.start_mark.line + 1)
         result[key] = loader.construct_object(value_node, deep=True)
     return result
 
@@ -299,11 +297,11 @@ def _parse_item(raw: Any, sub_path: str, sub_line: int | None) -> ItemData:
     if raw.get("joined"):
         _check_date(raw["joined"], fail, "joined")
     other_links = item_extra.get("other_links")
-    if other_links is not None:
-        if not isinstance(other_links, list) or not all(
-            isinstance(o, dict) and is_http_url(o.get("url")) for o in other_links
-        ):
-            raise fail("extra.other_links must be a list of {name, url} with http(s) URLs")
+    links_ok = isinstance(other_links, list) and all(
+        isinstance(o, dict) and is_http_url(o.get("url")) for o in other_links
+    )
+    if other_links is not None and not links_ok:
+        raise fail("extra.other_links must be a list of {name, url} with http(s) URLs")
     for key, value in item_extra.items():
         if key.endswith("_url") and value not in (None, "") and not is_http_url(value):
             raise fail(f"extra.{key} must be an http(s) URL without credentials, found {value!r}")

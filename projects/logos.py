@@ -18,7 +18,15 @@ JPEG_MAGIC = b"\xff\xd8\xff"
 GIF_MAGICS = (b"GIF87a", b"GIF89a")
 
 # Elements that run code or embed other documents.
-_FORBIDDEN_ELEMENTS = {"script", "foreignobject", "iframe", "embed", "object", "handler", "listener"}
+_FORBIDDEN_ELEMENTS = {
+    "script",
+    "foreignobject",
+    "iframe",
+    "embed",
+    "object",
+    "handler",
+    "listener",
+}
 _HREF_ATTRIBUTES = {"href", "src"}
 # Embedded raster data is not an external reference; any other data: type could carry markup.
 _SAFE_DATA_URI = re.compile(
@@ -81,7 +89,9 @@ def svg_check(data: bytes) -> None:
             if _EVENT_HANDLER.match(name):
                 raise LogoError(f"unsafe SVG: <{tag}> has an event handler attribute {name!r}")
             if name in _HREF_ATTRIBUTES and _reference_is_external(value):
-                raise LogoError(f"unsafe SVG: <{tag}> refers to an external resource {value[:80]!r}")
+                raise LogoError(
+                    f"unsafe SVG: <{tag}> refers to an external resource {value[:80]!r}"
+                )
             if name == "style":
                 _check_css(value, tag)
         if tag == "style" and element.text:

@@ -157,6 +157,9 @@ class SecondaryCategory(models.Model):
             models.UniqueConstraint(fields=["project", "category"], name="secondary_unique")
         ]
 
+    def __str__(self) -> str:
+        return f"{self.project} also in {self.category}"
+
 
 class Maintainer(models.Model):
     class Role(models.TextChoices):
@@ -247,6 +250,9 @@ class Snapshot(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["repository", "day"], name="snapshot_one_per_day")
         ]
+
+    def __str__(self) -> str:
+        return f"{self.repository} on {self.day}"
 
 
 class LinkStatus(models.Model):

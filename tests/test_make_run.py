@@ -26,7 +26,7 @@ def wait_for_http(url: str, process: subprocess.Popen, deadline_s: float) -> byt
         if process.poll() is not None:
             pytest.fail(f"make run exited early with {process.returncode}")
         try:
-            with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 - loopback
+            with urllib.request.urlopen(url, timeout=5) as response:
                 return response.read()
         except OSError:
             if time.monotonic() > deadline:
@@ -54,7 +54,9 @@ def test_make_run_serves_the_demo_landscape_on_sqlite(tmp_path):
         start_new_session=True,
     )
     try:
-        body = wait_for_http(f"http://127.0.0.1:{port}/?show_archived=1", process, deadline_s=180).decode()
+        body = wait_for_http(
+            f"http://127.0.0.1:{port}/?show_archived=1", process, deadline_s=180
+        ).decode()
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         output = process.communicate(timeout=30)[0].decode(errors="replace")

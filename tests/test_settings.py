@@ -10,7 +10,9 @@ PROBE = "import django; django.setup(); from django.conf import settings; print(
 
 
 def run_with(**env: str) -> subprocess.CompletedProcess:
-    base = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "SECRET_KEY", "ALLOWED_HOSTS"}}
+    base = {
+        k: v for k, v in os.environ.items() if k not in {"DEBUG", "SECRET_KEY", "ALLOWED_HOSTS"}
+    }
     return subprocess.run(
         [sys.executable, "-c", PROBE],
         cwd=REPO_ROOT,
@@ -45,9 +47,7 @@ def test_the_embedded_default_needs_no_server():
         "print(s.DATABASES['default']['ENGINE'], s.CACHES['default']['BACKEND'], "
         "s.CELERY_TASK_ALWAYS_EAGER)"
     )
-    base = {
-        k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL", "DEBUG"}
-    }
+    base = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL", "DEBUG"}}
     result = subprocess.run(
         [sys.executable, "-c", code],
         cwd=REPO_ROOT,

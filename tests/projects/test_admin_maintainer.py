@@ -24,7 +24,10 @@ def categories():
 @pytest.fixture
 def own(categories):
     return Project.objects.create(
-        name="Own", slug="own", homepage_url="https://own.example/", category=categories[0],
+        name="Own",
+        slug="own",
+        homepage_url="https://own.example/",
+        category=categories[0],
         description="before",
     )
 
@@ -32,8 +35,11 @@ def own(categories):
 @pytest.fixture
 def foreign(categories):
     return Project.objects.create(
-        name="Foreign", slug="foreign", homepage_url="https://foreign.example/",
-        category=categories[0], description="theirs",
+        name="Foreign",
+        slug="foreign",
+        homepage_url="https://foreign.example/",
+        category=categories[0],
+        description="theirs",
     )
 
 
@@ -108,15 +114,21 @@ def test_a_maintainer_edits_the_description_and_the_category_waits(
 
 def test_maintainers_cannot_reach_staff_models(client, maintainer):
     client.force_login(maintainer)
-    for url in ("/admin/projects/finding/", "/admin/projects/claim/", "/admin/projects/category/",
-                "/admin/projects/project/add/", "/admin/auth/user/"):
+    for url in (
+        "/admin/projects/finding/",
+        "/admin/projects/claim/",
+        "/admin/projects/category/",
+        "/admin/projects/project/add/",
+        "/admin/auth/user/",
+    ):
         assert client.get(url).status_code == 403, url
 
 
 def test_an_unsafe_logo_upload_is_refused(client, maintainer, own):
     client.force_login(maintainer)
     svg = SimpleUploadedFile(
-        "logo.svg", b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>',
+        "logo.svg",
+        b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>',
         content_type="image/svg+xml",
     )
     response = client.post(
@@ -128,7 +140,9 @@ def test_an_unsafe_logo_upload_is_refused(client, maintainer, own):
     assert not own.logo
 
 
-def test_staff_see_the_queue_with_a_diff_and_approve(client, maintainer, moderator, own, categories):
+def test_staff_see_the_queue_with_a_diff_and_approve(
+    client, maintainer, moderator, own, categories
+):
     moderation.project_change(project=own, user=maintainer, changes={"category": "training-graph"})
     change = ChangeRequest.objects.get()
     client.force_login(moderator)

@@ -26,14 +26,7 @@ def subcategory_counts(doc: dict) -> Counter:
 def test_the_fixtures_load_to_the_real_counts_plus_numpyro(shared_landscape_text):
     call_command("seed_demo", stdout=StringIO())
 
-    loaded = Counter(
-        {
-            key: n
-            for key, n in Counter(
-                Project.objects.values_list("category__parent__name", "category__name")
-            ).items()
-        }
-    )
+    loaded = Counter(Project.objects.values_list("category__parent__name", "category__name"))
     expected = subcategory_counts(yaml.safe_load(shared_landscape_text))
     # The real file already lists PyTorch/XLA ("PyTorchXLA") and ClearML ("Clear ML"), so
     # of the three named additions only NumPyro is new; the other two stay single entries.

@@ -52,8 +52,10 @@ def database_state() -> tuple:
 def test_import_of_the_shared_file_gives_the_real_landscape(shared_data):
     out = run_import(
         shared_data / "landscape.yml",
-        "--logos", str(shared_data / "logos"),
-        "--guide", str(shared_data / "guide.yml"),
+        "--logos",
+        str(shared_data / "logos"),
+        "--guide",
+        str(shared_data / "guide.yml"),
     )
 
     assert Project.objects.count() == 188
@@ -81,9 +83,10 @@ def test_import_of_the_shared_file_gives_the_real_landscape(shared_data):
     pytorch = Project.objects.get(slug="pytorch")
     assert [sc.category.slug for sc in pytorch.secondarycategory_set.all()] == ["training-general"]
     assert str(pytorch.accepted_at) == "2022-09-07"
-    assert "interpret and understand visual" in Category.objects.get(
-        slug="modeling-computer-vision"
-    ).guide
+    assert (
+        "interpret and understand visual"
+        in Category.objects.get(slug="modeling-computer-vision").guide
+    )
     dgl = Project.objects.get(name="DGL")
     assert dgl.repo_url == "https://github.com/dmlc/dgl"  # normalized: no trailing slash
 
@@ -112,9 +115,9 @@ def test_round_trip_is_exact(shared_data, shared_landscape_text, tmp_path):
     assert first == second
     source, exported = yaml.safe_load(shared_landscape_text), yaml.safe_load(first)
     # Same categories and subcategories in the same order ...
-    assert [(c["name"], [s["name"] for s in c["subcategories"]]) for c in exported["landscape"]] == [
-        (c["name"], [s["name"] for s in c["subcategories"]]) for c in source["landscape"]
-    ]
+    assert [
+        (c["name"], [s["name"] for s in c["subcategories"]]) for c in exported["landscape"]
+    ] == [(c["name"], [s["name"] for s in c["subcategories"]]) for c in source["landscape"]]
     # ... and the same items, in order, with every field and value (repo URLs normalized).
     assert items_of(exported) == items_of(source)
     # landscape2's own shape: a null level key beside the name.
@@ -132,8 +135,10 @@ def test_round_trip_without_logos_keeps_the_logo_names(shared_data, tmp_path):
 def test_an_item_renamed_upstream_is_matched_by_its_repository(shared_data, tmp_path):
     run_import(shared_data / "landscape.yml")
     lightning = Project.objects.get(name="PyTorch Lightning")
-    renamed = (shared_data / "landscape.yml").read_text().replace(
-        "name: PyTorch Lightning\n", "name: Lightning\n", 1
+    renamed = (
+        (shared_data / "landscape.yml")
+        .read_text()
+        .replace("name: PyTorch Lightning\n", "name: Lightning\n", 1)
     )
     (tmp_path / "renamed.yml").write_text(renamed)
 
@@ -144,7 +149,9 @@ def test_an_item_renamed_upstream_is_matched_by_its_repository(shared_data, tmp_
     assert lightning.name == "Lightning"
     assert lightning.slug == "pytorch-lightning"  # links out there keep working
     assert next(line for line in out.splitlines() if line.startswith("total")).split()[1:4] == [
-        "0", "1", "187"
+        "0",
+        "1",
+        "187",
     ]
 
 
@@ -187,31 +194,84 @@ def _breaks(old: str, new: str) -> str:
 
 MALFORMED = [
     ("yaml-syntax", _breaks("name: Beta", "name: [Beta"), "YAML syntax error", "line"),
-    ("missing-name", _breaks("            name: Beta\n", ""), "Training › General", "without a name"),
-    ("missing-homepage", _breaks("            homepage_url: https://beta.example/\n", ""),
-     "Training › General › Beta", "homepage_url is required"),
-    ("ftp-homepage", _breaks("https://beta.example/", "ftp://beta.example/"),
-     "Training › General › Beta", "http(s) URL"),
-    ("javascript-repo", _breaks("https://github.com/example/alpha", "javascript:alert(1)"),
-     "Training › General › Alpha", "repo_url must be an http(s) URL"),
-    ("credentials-in-url", _breaks("https://beta.example/", "https://user:pw@beta.example/"),
-     "Training › General › Beta", "without credentials"),
-    ("unknown-second-path", _breaks("Training / General", "Training / Nowhere"),
-     "Training › General › Beta", "unknown category 'Training / Nowhere'"),
-    ("duplicate-name", _breaks("name: Beta", "name: Alpha"),
-     "Training › General › Alpha", "already used"),
-    ("description-wrong-type", _breaks("name: Beta\n", "name: Beta\n            description: [a, b]\n"),
-     "Training › General › Beta", "description must be text"),
-    ("items-not-a-list", VALID.split("        items:")[0] + "        items: {name: x}\n",
-     "Training › General", "'items' must be a list"),
-    ("unknown-maturity", _breaks("name: Beta\n", "name: Beta\n            project: famous\n"),
-     "Training › General › Beta", "maturity"),
-    ("extra-not-a-mapping", _breaks("extra:\n              accepted: '2024-01-02'", "extra: yes"),
-     "Training › General › Beta", "extra must be a mapping"),
-    ("bad-date", _breaks("'2024-01-02'", "'2024-02-31'"),
-     "Training › General › Beta", "not a real date"),
-    ("duplicate-key", _breaks("name: Beta\n", "name: Beta\n            name: Gamma\n"),
-     "", "duplicate key 'name'"),
+    (
+        "missing-name",
+        _breaks("            name: Beta\n", ""),
+        "Training › General",
+        "without a name",
+    ),
+    (
+        "missing-homepage",
+        _breaks("            homepage_url: https://beta.example/\n", ""),
+        "Training › General › Beta",
+        "homepage_url is required",
+    ),
+    (
+        "ftp-homepage",
+        _breaks("https://beta.example/", "ftp://beta.example/"),
+        "Training › General › Beta",
+        "http(s) URL",
+    ),
+    (
+        "javascript-repo",
+        _breaks("https://github.com/example/alpha", "javascript:alert(1)"),
+        "Training › General › Alpha",
+        "repo_url must be an http(s) URL",
+    ),
+    (
+        "credentials-in-url",
+        _breaks("https://beta.example/", "https://user:pw@beta.example/"),
+        "Training › General › Beta",
+        "without credentials",
+    ),
+    (
+        "unknown-second-path",
+        _breaks("Training / General", "Training / Nowhere"),
+        "Training › General › Beta",
+        "unknown category 'Training / Nowhere'",
+    ),
+    (
+        "duplicate-name",
+        _breaks("name: Beta", "name: Alpha"),
+        "Training › General › Alpha",
+        "already used",
+    ),
+    (
+        "description-wrong-type",
+        _breaks("name: Beta\n", "name: Beta\n            description: [a, b]\n"),
+        "Training › General › Beta",
+        "description must be text",
+    ),
+    (
+        "items-not-a-list",
+        VALID.split("        items:")[0] + "        items: {name: x}\n",
+        "Training › General",
+        "'items' must be a list",
+    ),
+    (
+        "unknown-maturity",
+        _breaks("name: Beta\n", "name: Beta\n            project: famous\n"),
+        "Training › General › Beta",
+        "maturity",
+    ),
+    (
+        "extra-not-a-mapping",
+        _breaks("extra:\n              accepted: '2024-01-02'", "extra: yes"),
+        "Training › General › Beta",
+        "extra must be a mapping",
+    ),
+    (
+        "bad-date",
+        _breaks("'2024-01-02'", "'2024-02-31'"),
+        "Training › General › Beta",
+        "not a real date",
+    ),
+    (
+        "duplicate-key",
+        _breaks("name: Beta\n", "name: Beta\n            name: Gamma\n"),
+        "",
+        "duplicate key 'name'",
+    ),
     ("not-a-landscape", "- just\n- a list\n", "", "'landscape' list"),
 ]
 
@@ -226,7 +286,9 @@ def imported_valid(tmp_path):
     return tmp_path
 
 
-@pytest.mark.parametrize(("case", "text", "path", "message"), MALFORMED, ids=[m[0] for m in MALFORMED])
+@pytest.mark.parametrize(
+    ("case", "text", "path", "message"), MALFORMED, ids=[m[0] for m in MALFORMED]
+)
 def test_malformed_input_is_refused_naming_the_item_and_changes_nothing(
     imported_valid, case, text, path, message
 ):

@@ -6,7 +6,7 @@ SVG_NS = 'xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999
 
 
 def svg(body: str, attrs: str = "") -> bytes:
-    return f'<svg {SVG_NS} {attrs}>{body}</svg>'.encode()
+    return f"<svg {SVG_NS} {attrs}>{body}</svg>".encode()
 
 
 @pytest.mark.parametrize(
@@ -19,13 +19,17 @@ def svg(body: str, attrs: str = "") -> bytes:
         (svg('<use href="//example.test/sprite.svg#a"/>'), "external"),
         (svg('<a href="javascript:alert(1)"><text>x</text></a>'), "external"),
         (svg('<image href="data:text/html;base64,PHNjcmlwdD4="/>'), "external"),
-        (svg('<foreignObject><div xmlns="http://www.w3.org/1999/xhtml">x</div></foreignObject>'),
-         "foreignobject"),
+        (
+            svg('<foreignObject><div xmlns="http://www.w3.org/1999/xhtml">x</div></foreignObject>'),
+            "foreignobject",
+        ),
         (svg("<style>@import url(https://example.test/x.css);</style>"), "import"),
         (svg('<rect style="fill:url(https://example.test/p.svg#g)"/>'), "style"),
         (b'<?xml version="1.0"?><!DOCTYPE svg [<!ENTITY x "y">]><svg>&x;</svg>', "Entities"),
-        (b'<?xml version="1.0"?><!DOCTYPE s [<!ENTITY x SYSTEM "file:///etc/passwd">]><svg>&x;</svg>',
-         "Entities"),
+        (
+            b'<?xml version="1.0"?><!DOCTYPE s [<!ENTITY x SYSTEM "file:///etc/passwd">]><svg>&x;</svg>',
+            "Entities",
+        ),
         (b"<svg><unclosed></svg>", "well-formed"),
         (b"<html><body>hi</body></html>", "not an image"),
         (b"MZ\x90\x00 not an image", "not an image"),
@@ -42,8 +46,11 @@ def test_unsafe_or_non_image_logos_are_refused(data, reason):
     [
         (svg('<rect width="4" height="4" fill="url(#g)"/><linearGradient id="g"/>'), "svg"),
         (svg('<image href="data:image/png;base64,iVBORw0KGgo="/>'), "svg"),
-        (b'<?xml version="1.0"?>\n<!DOCTYPE svg PUBLIC "-//W3C//DTD SVG 1.1//EN" '
-         b'"http://www.w3.org/Graphics/SVG/1.1/DTD/svg11.dtd">' + svg(""), "svg"),
+        (
+            b'<?xml version="1.0"?>\n<!DOCTYPE svg PUBLIC "-//W3C//DTD SVG 1.1//EN" '
+            b'"http://www.w3.org/Graphics/SVG/1.1/DTD/svg11.dtd">' + svg(""),
+            "svg",
+        ),
         (b"\x89PNG\r\n\x1a\n" + b"\0" * 16, "png"),
         (b"\xff\xd8\xff\xe0" + b"\0" * 16, "jpeg"),
     ],

@@ -35,8 +35,11 @@ def categories():
 @pytest.fixture
 def entry(categories):
     return Project.objects.create(
-        name="Lightning", slug="lightning", homepage_url="https://lightning.example/",
-        repo_url="https://github.com/acme/lightning", category=categories[0],
+        name="Lightning",
+        slug="lightning",
+        homepage_url="https://lightning.example/",
+        repo_url="https://github.com/acme/lightning",
+        category=categories[0],
         description="old text",
     )
 
@@ -129,7 +132,9 @@ def test_the_repository_file_verifies_a_github_login(entry, alice, fake_github):
 def test_a_login_missing_from_the_repository_file_is_not_verified(entry, alice, fake_github):
     from allauth.socialaccount.models import SocialAccount
 
-    SocialAccount.objects.create(user=alice, provider="github", uid="42", extra_data={"login": "alice"})
+    SocialAccount.objects.create(
+        user=alice, provider="github", uid="42", extra_data={"login": "alice"}
+    )
     fake_github.active("acme/lightning", files={".github/landscape-maintainers": "bob\n"})
     claim = Claim.objects.create(user=alice, project=entry, statement="core maintainer")
 
@@ -143,7 +148,8 @@ def test_a_login_missing_from_the_repository_file_is_not_verified(entry, alice, 
 def test_a_maintainer_edits_directly_but_a_category_change_waits(entry, alice, categories):
     alice = maintainer_of(entry, alice)
     applied, held = moderation.project_change(
-        project=entry, user=alice,
+        project=entry,
+        user=alice,
         changes={"description": "new text", "category": "training-graph"},
     )
     entry.refresh_from_db()
@@ -183,8 +189,11 @@ def test_a_submission_stays_off_the_public_site_until_approved(
 ):
     project = moderation.submission_create(
         user=alice,
-        values={"name": "Newcomer", "homepage_url": "https://newcomer.example/",
-                "category": "training-graph"},
+        values={
+            "name": "Newcomer",
+            "homepage_url": "https://newcomer.example/",
+            "category": "training-graph",
+        },
     )
     assert project.publication == "pending"
     assert not Project.objects.published().filter(pk=project.pk).exists()
@@ -200,7 +209,11 @@ def test_a_submission_stays_off_the_public_site_until_approved(
 def test_a_rejected_submission_stays_unpublished(categories, alice, moderator):
     project = moderation.submission_create(
         user=alice,
-        values={"name": "Spam", "homepage_url": "https://spam.example/", "category": "training-graph"},
+        values={
+            "name": "Spam",
+            "homepage_url": "https://spam.example/",
+            "category": "training-graph",
+        },
     )
     moderation.change_reject(request=ChangeRequest.objects.get(), reviewer=moderator, reason="spam")
     project.refresh_from_db()
@@ -213,8 +226,12 @@ def test_a_rejected_submission_stays_unpublished(categories, alice, moderator):
 def open_finding(project, kind="archived_upstream", when=None):
     now = when or timezone.now()
     return Finding.objects.create(
-        project=project, kind=kind, subject="repository",
-        evidence={"words": ["archived on GitHub"]}, first_seen=now, last_seen=now,
+        project=project,
+        kind=kind,
+        subject="repository",
+        evidence={"words": ["archived on GitHub"]},
+        first_seen=now,
+        last_seen=now,
     )
 
 
@@ -259,18 +276,31 @@ def test_history_records_import_admin_and_worker_changes_with_authors(
     p3d = Project.objects.get(slug="pytorch3d")
     client.force_login(moderator)
     data = {
-        "name": p3d.name, "slug": p3d.slug, "description": "edited in the admin",
-        "homepage_url": p3d.homepage_url, "repo_url": p3d.repo_url, "category": p3d.category_id,
-        "maturity": p3d.maturity, "publication": "published", "position": p3d.position,
-        "additional_repos": "[]", "other_links": "[]", "tags": "[]", "landscape_extra": "{}",
-        "secondarycategory_set-TOTAL_FORMS": "0", "secondarycategory_set-INITIAL_FORMS": "0",
-        "maintainers-TOTAL_FORMS": "0", "maintainers-INITIAL_FORMS": "0",
+        "name": p3d.name,
+        "slug": p3d.slug,
+        "description": "edited in the admin",
+        "homepage_url": p3d.homepage_url,
+        "repo_url": p3d.repo_url,
+        "category": p3d.category_id,
+        "maturity": p3d.maturity,
+        "publication": "published",
+        "position": p3d.position,
+        "additional_repos": "[]",
+        "other_links": "[]",
+        "tags": "[]",
+        "landscape_extra": "{}",
+        "secondarycategory_set-TOTAL_FORMS": "0",
+        "secondarycategory_set-INITIAL_FORMS": "0",
+        "maintainers-TOTAL_FORMS": "0",
+        "maintainers-INITIAL_FORMS": "0",
     }
     response = client.post(f"/admin/projects/project/{p3d.pk}/change/", data)
     assert response.status_code == 302, response.content[:2000]
 
     finding = open_finding(p3d, kind="listed_archived_but_active")
-    Finding.objects.filter(pk=finding.pk).update(suggestion={"action": "unarchive", "field": "maturity"})
+    Finding.objects.filter(pk=finding.pk).update(
+        suggestion={"action": "unarchive", "field": "maturity"}
+    )
     finding.refresh_from_db()
     status.finding_apply(finding=finding, user=moderator)
 

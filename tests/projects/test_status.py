@@ -47,9 +47,7 @@ def make_project(category):
 
 def refresh(*projects: Project, now=None) -> status.RefreshReport:
     status.repositories_sync()
-    ids = list(
-        RepositoryStatus.objects.filter(project__in=projects).values_list("pk", flat=True)
-    )
+    ids = list(RepositoryStatus.objects.filter(project__in=projects).values_list("pk", flat=True))
     kwargs = {"now": (lambda: now)} if now else {}
     return status.repositories_refresh(ids=ids, **kwargs)
 
@@ -96,7 +94,11 @@ def test_an_archived_repository_listed_live_opens_archived_upstream(fake_github,
     assert "archived on GitHub" in repo_of(old).health_evidence["words"]
     finding = old.findings.get(state="open")
     assert finding.kind == "archived_upstream"
-    assert finding.suggestion == {"action": "mark_archived", "field": "maturity", "value": "archived"}
+    assert finding.suggestion == {
+        "action": "mark_archived",
+        "field": "maturity",
+        "value": "archived",
+    }
 
 
 def test_the_pytorch3d_case_listed_archived_but_active(fake_github, make_project):
@@ -322,9 +324,7 @@ def test_a_locked_repository_is_skipped(fake_github, make_project):
     assert cache.get(status._lock_key(repo.pk)) == "another-worker"  # not ours to release
 
 
-def test_a_dismissed_finding_stays_dismissed_until_its_evidence_changes(
-    fake_github, make_project
-):
+def test_a_dismissed_finding_stays_dismissed_until_its_evidence_changes(fake_github, make_project):
     fake_github.archived("acme/dismissed")
     project = make_project("Dismissed", "github.com/acme/dismissed")
     refresh(project)

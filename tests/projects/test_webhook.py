@@ -19,8 +19,11 @@ def listed(settings):
     pillar = Category.objects.create(name="Training", slug="training")
     sub = Category.objects.create(name="General", slug="training-general", parent=pillar)
     project = Project.objects.create(
-        name="Hooked", slug="hooked", homepage_url="https://hooked.example/",
-        repo_url="https://github.com/acme/hooked", category=sub,
+        name="Hooked",
+        slug="hooked",
+        homepage_url="https://hooked.example/",
+        repo_url="https://github.com/acme/hooked",
+        category=sub,
     )
     return RepositoryStatus.objects.create(
         project=project, url=project.repo_url, host="github.com", owner="acme", name="hooked"
@@ -66,7 +69,9 @@ def test_a_signed_event_refreshes_that_repository_after_commit(
     assert fake_github.count(path_prefix="/repos/acme/hooked") >= 1
 
 
-def test_a_bad_signature_is_refused_and_queues_nothing(client, listed, django_capture_on_commit_callbacks):
+def test_a_bad_signature_is_refused_and_queues_nothing(
+    client, listed, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks() as callbacks:
         response = post(client, {"repository": {"full_name": "acme/hooked"}}, secret="wrong")
     assert response.status_code == 403
@@ -84,10 +89,15 @@ def test_without_a_configured_secret_the_hook_is_off(client, listed, settings):
     assert response.status_code == 503
 
 
-def test_ping_answers_and_other_events_are_ignored(client, listed, django_capture_on_commit_callbacks):
+def test_ping_answers_and_other_events_are_ignored(
+    client, listed, django_capture_on_commit_callbacks
+):
     assert post(client, {"zen": "hi"}, event="ping").status_code == 200
     with django_capture_on_commit_callbacks() as callbacks:
-        assert post(client, {"repository": {"full_name": "acme/hooked"}}, event="star").status_code == 202
+        assert (
+            post(client, {"repository": {"full_name": "acme/hooked"}}, event="star").status_code
+            == 202
+        )
     assert callbacks == []
 
 

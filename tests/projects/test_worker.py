@@ -28,7 +28,11 @@ def start(args: list[str], env: dict, log: Path) -> subprocess.Popen:
     handle = log.open("wb")
     return subprocess.Popen(
         [*CELERY, "-A", "landscape", *args],
-        cwd=REPO_ROOT, env=env, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True,
+        cwd=REPO_ROOT,
+        env=env,
+        stdout=handle,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
 
 
@@ -62,13 +66,19 @@ def test_beat_triggers_a_refresh_that_a_real_worker_carries_out(fake_github, tmp
     pillar = Category.objects.create(name="Modeling", slug="modeling")
     sub = Category.objects.create(name="3D", slug="modeling-3d", parent=pillar)
     p3d = Project.objects.create(
-        name="PyTorch3D", slug="pytorch3d", homepage_url="https://pytorch3d.org/",
-        repo_url="https://github.com/facebookresearch/pytorch3d", category=sub,
+        name="PyTorch3D",
+        slug="pytorch3d",
+        homepage_url="https://pytorch3d.org/",
+        repo_url="https://github.com/facebookresearch/pytorch3d",
+        category=sub,
         maturity="archived",
     )
     retired = Project.objects.create(
-        name="Retired", slug="retired", homepage_url="https://retired.example/",
-        repo_url="https://github.com/acme/retired", category=sub,
+        name="Retired",
+        slug="retired",
+        homepage_url="https://retired.example/",
+        repo_url="https://github.com/acme/retired",
+        category=sub,
     )
 
     env = {
@@ -90,9 +100,10 @@ def test_beat_triggers_a_refresh_that_a_real_worker_carries_out(fake_github, tmp
     )
 
     def logs() -> str:
-        return worker_log.read_text(errors="replace")[-4000:] + beat_log.read_text(
-            errors="replace"
-        )[-2000:]
+        return (
+            worker_log.read_text(errors="replace")[-4000:]
+            + beat_log.read_text(errors="replace")[-2000:]
+        )
 
     def refreshed() -> bool:
         return RepositoryStatus.objects.filter(checked_at__isnull=False).count() == 2
