@@ -2,13 +2,31 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import date, timedelta
 from pathlib import PurePosixPath
 from typing import Any
 
-from django.db.models import Prefetch
+from django.conf import settings
+from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, Subquery
+from django.db.models.functions import Coalesce, ExtractYear, Lower, TruncDate
+from django.utils import timezone
 
 from projects.landscape_yml import dump_landscape, join_item
-from projects.models import Category, Project, SecondaryCategory
+from projects.models import (
+    Category,
+    Finding,
+    Health,
+    LinkStatus,
+    Maintainer,
+    Maturity,
+    Project,
+    Publication,
+    RepositoryStatus,
+    SecondaryCategory,
+    Snapshot,
+)
+from projects.search import project_search
 
 
 def category_tree() -> list[Category]:
@@ -16,7 +34,9 @@ def category_tree() -> list[Category]:
     return list(
         Category.objects.filter(parent__isnull=True)
         .order_by("position", "id")
-        .prefetch_related(Prefetch("children", queryset=Category.objects.order_by("position", "id")))
+        .prefetch_related(
+            Prefetch("children", queryset=Category.objects.order_by("position", "id"))
+        )
     )
 
 
@@ -49,14 +69,18 @@ def project_as_item(project: Project) -> dict[str, Any]:
 
 def landscape_export_data(*, queryset=None) -> list[dict[str, Any]]:
     """Categories with their published entries, in display order, as landscape2 data."""
-    projects = (queryset if queryset is not None else Project.objects.published()).prefetch_related(
-        Prefetch(
-            "secondarycategory_set",
-            queryset=SecondaryCategory.objects.select_related("category__parent").order_by(
-                "position"
-            ),
+    projects = (
+        (queryset if queryset is not None else Project.objects.published())
+        .prefetch_related(
+            Prefetch(
+                "secondarycategory_set",
+                queryset=SecondaryCategory.objects.select_related("category__parent").order_by(
+                    "position"
+                ),
+            )
         )
-    ).order_by("position", "id")
+        .order_by("position", "id")
+    )
     by_category: dict[int, list[Project]] = {}
     for project in projects:
         by_category.setdefault(project.category_id, []).append(project)
@@ -84,10 +108,17 @@ def landscape_export_yaml() -> str:
 
 def category_with_descendants(slug: str) -> list[int]:
     """Ids of the category with this slug and of its subcategories (empty if unknown)."""
-    category = Category.objects.filter(slug=slug).only("id").first()
-    if category is None:
-        return []
-    return [category.pk, *Category.objects.filter(parent=category).values_list("pk", flat=True)]
+    return list(
+        Category.objects.filter(Q(slug=slug) | Q(parent__slug=slug)).values_list("pk", flat=True)
+    )
+
+
+def _in_category(slug: str) -> Q:
+    """Entries in this category or below it, by primary category or through second_path."""
+    secondary = SecondaryCategory.objects.filter(
+        Q(category__slug=slug) | Q(category__parent__slug=slug), project=OuterRef("pk")
+    )
+    return Q(category__slug=slug) | Q(category__parent__slug=slug) | Q(Exists(secondary))
 
 
 def project_filter(
@@ -103,27 +134,467 @@ def project_filter(
     """Narrow a Project queryset; every argument means the same on the web pages and the API.
 
     ``category`` is a slug (a pillar includes its subcategories; an entry listed there
-    through second_path counts too).
+    through second_path counts too). ``maturity`` accepts ``none`` for entries without
+    one. ``license`` is the primary repository's. No argument adds a join that could
+    repeat rows, so the result needs no ``distinct()`` and keeps any ordering.
     """
-    from django.db.models import Exists, OuterRef, Q
-
-    from projects.models import Finding, Maturity
-
     if category:
-        ids = category_with_descendants(category)
-        queryset = queryset.filter(
-            Q(category_id__in=ids) | Q(secondarycategory__category_id__in=ids)
-        ).distinct()
+        queryset = queryset.filter(_in_category(category))
     if maturity:
         values = ["" if m == "none" else m for m in maturity]
         queryset = queryset.filter(maturity__in=values)
     if health:
         queryset = queryset.filter(health__in=health)
     if license:
-        queryset = queryset.filter(repositories__is_primary=True, repositories__license=license)
+        queryset = queryset.filter(
+            Exists(
+                RepositoryStatus.objects.filter(
+                    project=OuterRef("pk"), is_primary=True, license=license
+                )
+            )
+        )
     if has_findings is not None:
         open_findings = Finding.objects.filter(project=OuterRef("pk"), state=Finding.State.OPEN)
-        queryset = queryset.filter(Exists(open_findings) if has_findings else ~Exists(open_findings))
+        queryset = queryset.filter(
+            Exists(open_findings) if has_findings else ~Exists(open_findings)
+        )
     if not show_archived:
         queryset = queryset.exclude(maturity=Maturity.ARCHIVED)
     return queryset
+
+
+# --- Sorting -----------------------------------------------------------------------------
+
+SORT_RELEVANCE = "relevance"
+SORT_CHOICES = [
+    (SORT_RELEVANCE, "relevance"),
+    ("name", "name"),
+    ("stars", "stars"),
+    ("activity", "latest activity"),
+    ("added", "recently added"),
+]
+SORTS = dict(SORT_CHOICES)
+
+
+def _primary_repo(field_name: str):
+    return Subquery(
+        RepositoryStatus.objects.filter(project=OuterRef("pk"), is_primary=True)
+        .order_by("pk")
+        .values(field_name)[:1]
+    )
+
+
+def with_repository_facts(queryset):
+    """Annotate ``stars``, ``last_activity`` and ``license_name`` from the primary repository
+    (one subquery each: no extra query per row)."""
+    return queryset.annotate(
+        stars=_primary_repo("stars"),
+        last_activity=Subquery(
+            RepositoryStatus.objects.filter(project=OuterRef("pk"), is_primary=True)
+            .order_by("pk")
+            .annotate(latest=Coalesce("pushed_at", "last_commit_at", "last_release_at"))
+            .values("latest")[:1]
+        ),
+        license_name=_primary_repo("license"),
+    )
+
+
+def project_sort(queryset, sort: str | None):
+    """Order by one of SORTS. ``relevance`` needs ``search_rank`` (project_search adds it);
+    without a search it falls back to the landscape's own order. Needs
+    with_repository_facts() for ``stars`` and ``activity``."""
+    sort = sort or SORT_RELEVANCE
+    if sort == "name":
+        return queryset.order_by(Lower("name"), "pk")
+    if sort == "stars":
+        return queryset.order_by(F("stars").desc(nulls_last=True), Lower("name"), "pk")
+    if sort == "activity":
+        return queryset.order_by(F("last_activity").desc(nulls_last=True), Lower("name"), "pk")
+    if sort == "added":
+        return queryset.order_by("-created", "-pk")
+    if "search_rank" in queryset.query.annotations:
+        return queryset.order_by("-search_rank", Lower("name"), "pk")
+    return queryset.order_by("category__position", "position", "pk")
+
+
+# --- The public list: filters, search, facets --------------------------------------------
+
+
+@dataclass(frozen=True)
+class ListParams:
+    """What a visitor asked the list for (the web form and the API both produce one)."""
+
+    q: str = ""
+    category: str = ""
+    maturity: tuple[str, ...] = ()
+    health: tuple[str, ...] = ()
+    license: str = ""
+    has_findings: bool | None = None
+    show_archived: bool = False
+    sort: str = ""
+
+    def filters(self, *, without: str = "") -> dict[str, Any]:
+        kwargs: dict[str, Any] = {
+            "category": self.category or None,
+            "maturity": list(self.maturity) or None,
+            "health": list(self.health) or None,
+            "license": self.license or None,
+            "has_findings": self.has_findings,
+            # Asking for archived entries by maturity shows them, toggle or not.
+            "show_archived": self.show_archived or "archived" in self.maturity,
+        }
+        if without in ("show_archived", "maturity"):
+            kwargs["show_archived"] = True
+        elif without:
+            kwargs[without] = None
+        return kwargs
+
+    @property
+    def is_filtered(self) -> bool:
+        return (
+            bool(self.q or self.category or self.maturity or self.health or self.license)
+            or self.has_findings is not None
+        )
+
+
+def _base(params: ListParams, *, without: str = ""):
+    queryset = project_filter(Project.objects.published(), **params.filters(without=without))
+    if params.q:
+        queryset = project_search(queryset, params.q)
+    return queryset
+
+
+def project_list(params: ListParams):
+    """The published entries the visitor asked for, with what a tile or a row shows."""
+    queryset = with_repository_facts(_base(params)).select_related("category")
+    return project_sort(queryset, params.sort)
+
+
+def _grouped(queryset, field_name: str) -> dict[str, int]:
+    return dict(
+        queryset.order_by()
+        .values_list(field_name)
+        .annotate(n=Count("pk"))
+        .values_list(field_name, "n")
+    )
+
+
+def facet_counts(params: ListParams) -> dict[str, Any]:
+    """For each filter, how many entries each value would give, all *other* filters applied.
+
+    A fixed number of queries, whatever the number of entries.
+    """
+    maturity = _grouped(_base(params, without="maturity"), "maturity")
+    health = _grouped(_base(params, without="health"), "health")
+
+    licensed = _base(params, without="license").order_by().values("pk")
+    licenses = list(
+        RepositoryStatus.objects.filter(project__in=licensed, is_primary=True)
+        .exclude(license="")
+        .order_by()
+        .values_list("license")
+        .annotate(n=Count("project", distinct=True))
+        .order_by("-n", "license")
+        .values_list("license", "n")[:30]
+    )
+
+    in_categories = _base(params, without="category").order_by().values("pk")
+    memberships: dict[int, set[int]] = {}
+    for pk, category_id in Project.objects.filter(pk__in=in_categories).values_list(
+        "pk", "category_id"
+    ):
+        memberships.setdefault(category_id, set()).add(pk)
+    for pk, category_id in SecondaryCategory.objects.filter(project__in=in_categories).values_list(
+        "project_id", "category_id"
+    ):
+        memberships.setdefault(category_id, set()).add(pk)
+    categories: dict[str, int] = {}  # by slug
+    pillars: dict[int, set[int]] = {}
+    known = {
+        pk: (parent_id, slug)
+        for pk, parent_id, slug in Category.objects.values_list("pk", "parent_id", "slug")
+    }
+    for category_id, pks in memberships.items():
+        parent_id, slug = known[category_id]
+        categories[slug] = len(pks)
+        pillars.setdefault(parent_id or category_id, set()).update(pks)
+    for pillar_id, pks in pillars.items():
+        categories[known[pillar_id][1]] = len(pks)
+
+    with_findings = _base(params, without="has_findings")
+    findings = with_findings.aggregate(
+        open=Count(
+            "pk",
+            filter=Q(
+                Exists(Finding.objects.filter(project=OuterRef("pk"), state=Finding.State.OPEN))
+            ),
+        )
+    )["open"]
+    archived = _base(params, without="show_archived").filter(maturity=Maturity.ARCHIVED).count()
+    if params.license and params.license not in {name for name, _ in licenses}:
+        licenses.append((params.license, 0))
+    return {
+        "maturity": maturity,
+        "health": health,
+        "license": licenses,
+        "category": categories,
+        "has_findings": findings,
+        "archived": archived,
+        "total": _base(params).order_by().count(),
+    }
+
+
+# --- The landscape layout: pillars, foundation-hosted projects, members -------------------
+
+
+@dataclass
+class LandscapeSection:
+    kind: str  # "pillar", "foundation" or "members"
+    category: Category
+    boxes: list[tuple[Category, list[Project]]]
+
+    @property
+    def count(self) -> int:
+        return sum(len(projects) for _, projects in self.boxes)
+
+
+def landscape_sections(projects, *, keep_empty: bool = False) -> list[LandscapeSection]:
+    """Group entries (already fetched or lazy) by their primary category, in landscape order:
+    the pillars, then the foundation-hosted projects, then the members by tier."""
+    by_category: dict[int, list[Project]] = {}
+    for project in projects:
+        by_category.setdefault(project.category_id, []).append(project)
+    for items in by_category.values():
+        items.sort(key=lambda p: (p.position, p.pk))
+    kinds = {
+        settings.LANDSCAPE_PROJECTS_CATEGORY: "foundation",
+        settings.LANDSCAPE_MEMBERS_CATEGORY: "members",
+    }
+    sections = []
+    for pillar in category_tree():
+        boxes = [(sub, by_category.get(sub.pk, [])) for sub in pillar.children.all()]
+        if pillar.pk in by_category:  # entries filed on the pillar itself
+            boxes.insert(0, (pillar, by_category[pillar.pk]))
+        if not keep_empty:
+            boxes = [(sub, items) for sub, items in boxes if items]
+        if boxes or keep_empty:
+            sections.append(LandscapeSection(kinds.get(pillar.name, "pillar"), pillar, boxes))
+    order = {"pillar": 0, "foundation": 1, "members": 2}
+    return sorted(sections, key=lambda s: order[s.kind])
+
+
+def filter_choices() -> dict[str, Any]:
+    """The categories a visitor can filter on, as (slug, label, is_pillar) in landscape order."""
+    return {
+        "categories": [
+            (category.slug, category.name, category.parent_id is None)
+            for pillar in category_tree()
+            for category in [pillar, *pillar.children.all()]
+        ]
+    }
+
+
+# --- One entry ----------------------------------------------------------------------------
+
+
+def project_for_page(slug: str) -> Project:
+    """One published entry with everything its page shows, in a fixed number of queries."""
+    from django.http import Http404
+
+    project = (
+        Project.objects.published()
+        .select_related("category__parent")
+        .prefetch_related(
+            Prefetch(
+                "secondarycategory_set",
+                queryset=SecondaryCategory.objects.select_related("category__parent"),
+            ),
+            Prefetch("maintainers", queryset=Maintainer.objects.select_related("user")),
+            Prefetch(
+                "alternatives",
+                queryset=Project.objects.published().only(
+                    "pk", "name", "slug", "logo", "health", "maturity", "category_id"
+                ),
+            ),
+            Prefetch("links", queryset=LinkStatus.objects.order_by("kind", "url")),
+            Prefetch(
+                "findings",
+                queryset=Finding.objects.filter(state=Finding.State.OPEN).order_by("-last_seen"),
+                to_attr="open_findings",
+            ),
+            Prefetch(
+                "repositories",
+                queryset=RepositoryStatus.objects.order_by("-is_primary", "pk"),
+            ),
+        )
+        .filter(slug=slug)
+        .first()
+    )
+    if project is None:
+        raise Http404("No such entry")
+    return project
+
+
+def primary_repository(project: Project) -> RepositoryStatus | None:
+    repositories = list(project.repositories.all())
+    return next(
+        (r for r in repositories if r.is_primary), repositories[0] if repositories else None
+    )
+
+
+def star_series(repository: RepositoryStatus | None, *, days: int = 365) -> list[tuple[date, int]]:
+    if repository is None:
+        return []
+    since = timezone.now().date() - timedelta(days=days)
+    return list(
+        Snapshot.objects.filter(repository=repository, day__gte=since, stars__isnull=False)
+        .order_by("day")
+        .values_list("day", "stars")
+    )
+
+
+def related_entries(project: Project, *, limit: int = 12) -> list[Project]:
+    """Other entries of the same subcategory (primary or second_path), in landscape order."""
+    return list(
+        project_filter(Project.objects.published(), category=project.category.slug)
+        .exclude(pk=project.pk)
+        .only("pk", "name", "slug", "logo", "health", "maturity", "category_id", "position")
+        .order_by("position", "pk")[:limit]
+    )
+
+
+def health_words(repository: RepositoryStatus | None) -> list[str]:
+    """The health of a repository and its evidence, in words.
+
+    The workers may store their own words in ``health_evidence["words"]``; otherwise they
+    are told from the observed facts.
+    """
+    if repository is None:
+        return ["no repository is listed, so its health is not observed"]
+    evidence = repository.health_evidence or {}
+    if evidence.get("words"):
+        return [str(w) for w in evidence["words"]]
+    host = {"github.com": "GitHub", "gitlab.com": "GitLab"}.get(repository.host, repository.host)
+    if repository.checked_at is None:
+        return ["not checked yet"]
+    latest = max(
+        (
+            d
+            for d in (repository.pushed_at, repository.last_commit_at, repository.last_release_at)
+            if d is not None
+        ),
+        default=None,
+    )
+    health = repository.health
+    if health == Health.ARCHIVED:
+        return [f"archived on {host}"]
+    if health == Health.MISSING:
+        since = repository.first_not_found_at
+        return [f"not found on {host}" + (f" since {since:%Y-%m-%d}" if since else "")]
+    if health == Health.INACTIVE:
+        if latest is None:
+            return [f"no push, commit or release date known on {host}"]
+        return [f"no commit or release since {latest:%Y-%m-%d}"]
+    if health == Health.ACTIVE and latest is not None:
+        return [f"last activity on {latest:%Y-%m-%d}"]
+    words = ["not enough evidence yet"]
+    if repository.last_error:
+        words.append(f"last error: {repository.last_error}")
+    return words
+
+
+def can_edit_listing(user, project: Project) -> bool:
+    """Staff, and the entry's maintainers (expects ``maintainers`` prefetched)."""
+    if not getattr(user, "is_authenticated", False):
+        return False
+    if user.is_staff:
+        return True
+    return any(m.user_id == user.pk for m in project.maintainers.all())
+
+
+# --- Statistics --------------------------------------------------------------------------
+
+ACTIVITY_BUCKETS = [
+    ("under 1 month", 31),
+    ("1 to 6 months", 183),
+    ("6 to 12 months", 366),
+    ("1 to 2 years", 731),
+    ("over 2 years", None),
+]
+
+
+def directory_stats() -> dict[str, Any]:
+    """Counts behind /stats/ (a fixed number of queries)."""
+    published = Project.objects.published()
+    per_category = _grouped(published, "category_id")
+    pillars = []
+    for pillar in category_tree():
+        subs = [(sub, per_category.get(sub.pk, 0)) for sub in pillar.children.all()]
+        total = per_category.get(pillar.pk, 0) + sum(n for _, n in subs)
+        pillars.append(
+            {
+                "category": pillar,
+                "count": total,
+                "rows": [(sub.name, n) for sub, n in subs],
+                "chart_id": f"chart-{pillar.slug}",
+            }
+        )
+
+    health = _grouped(published, "health")
+    maturity = _grouped(published, "maturity")
+
+    now = timezone.now()
+    primary = RepositoryStatus.objects.filter(
+        is_primary=True, project__publication=Publication.PUBLISHED
+    ).annotate(latest=Coalesce("pushed_at", "last_commit_at", "last_release_at"))
+    aggregates: dict[str, Any] = {"unknown": Count("pk", filter=Q(latest__isnull=True))}
+    lower = None
+    for i, (_label, days) in enumerate(ACTIVITY_BUCKETS):
+        condition = Q()
+        if days is not None:
+            condition &= Q(latest__gte=now - timedelta(days=days))
+        if lower is not None:
+            condition &= Q(latest__lt=now - timedelta(days=lower))
+        if days is None:
+            condition &= Q(latest__isnull=False)
+        aggregates[f"b{i}"] = Count("pk", filter=condition)
+        lower = days
+    counts = primary.aggregate(**aggregates)
+    activity = [(label, counts[f"b{i}"]) for i, (label, _) in enumerate(ACTIVITY_BUCKETS)]
+    activity.append(("never observed", counts["unknown"]))
+
+    licenses = list(
+        primary.exclude(license="")
+        .order_by()
+        .values_list("license")
+        .annotate(n=Count("pk"))
+        .order_by("-n", "license")
+        .values_list("license", "n")[:10]
+    )
+    added = list(
+        published.annotate(
+            year=ExtractYear(Coalesce("accepted_at", "joined_at", TruncDate("created")))
+        )
+        .order_by()
+        .values_list("year")
+        .annotate(n=Count("pk"))
+        .order_by("year")
+        .values_list("year", "n")
+    )
+    return {
+        "total": sum(per_category.values()),
+        "pillars": pillars,
+        "pillar_rows": [(p["category"].name, p["count"]) for p in pillars],
+        "health": [(h.label, health.get(h.value, 0), h.value) for h in Health],
+        "maturity": [(m.label, maturity.get(m.value, 0), m.value or "none") for m in Maturity],
+        "activity": activity,
+        "licenses": licenses,
+        "added": added,
+    }
+
+
+def feed_entries(limit: int = 50) -> list[Project]:
+    """The latest new or changed published entries, newest first."""
+    return list(
+        Project.objects.published().select_related("category__parent").order_by("-updated")[:limit]
+    )

@@ -24,6 +24,7 @@ from projects.landscape_yml import (
 )
 from projects.logos import LogoError, logo_kind
 from projects.models import Category, Project, Publication, SecondaryCategory
+from projects.search import update_search_categories
 
 LOGO_UPLOAD_DIR = "logos"
 
@@ -272,6 +273,7 @@ def _upsert_item(
         _mark_import(project, actor)
         project.save()
         _set_secondary(project, secondary)
+        update_search_categories([project.pk])
         return "created"
 
     if logo_name and not logo_stored and project.logo.name == f"{LOGO_UPLOAD_DIR}/{logo_name}":
@@ -291,6 +293,7 @@ def _upsert_item(
         project.save()
     if secondary_changed:
         _set_secondary(project, secondary)
+        update_search_categories([project.pk])
     return "updated"
 
 

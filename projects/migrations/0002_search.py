@@ -7,12 +7,15 @@ from django.db import migrations, models
 SEARCH_VECTOR_SQL = """
 ALTER TABLE projects_project ADD COLUMN search_vector tsvector GENERATED ALWAYS AS (
     setweight(to_tsvector('english'::regconfig, coalesce(name, '')), 'A')
-    || setweight(jsonb_to_tsvector('english'::regconfig, coalesce(tags, '[]'::jsonb), '["string"]'), 'B')
+    || setweight(
+        jsonb_to_tsvector('english'::regconfig, coalesce(tags, '[]'::jsonb), '["string"]'), 'B'
+    )
     || setweight(to_tsvector('english'::regconfig, coalesce(search_categories, '')), 'B')
     || setweight(to_tsvector('english'::regconfig, coalesce(description, '')), 'C')
 ) STORED;
 CREATE INDEX projects_project_search_vector_gin ON projects_project USING gin (search_vector);
-CREATE INDEX projects_project_name_trgm_gin ON projects_project USING gin (lower(name) gin_trgm_ops);
+CREATE INDEX projects_project_name_trgm_gin
+    ON projects_project USING gin (lower(name) gin_trgm_ops);
 """
 
 REVERSE_SQL = """
