@@ -1,10 +1,38 @@
-from django.urls import path
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from django.urls import include, path
+from drf_spectacular.views import (
+    SpectacularAPIView,
+    SpectacularRedocView,
+    SpectacularSwaggerSplitView,
+)
+from rest_framework.routers import DefaultRouter
+
+from api import views
 
 app_name = "api"
 
+router = DefaultRouter()
+router.include_format_suffixes = False
+router.register("projects", views.ProjectViewSet, basename="project")
+router.register("findings", views.FindingViewSet, basename="finding")
+
+v1 = [
+    path("categories/", views.CategoryTreeView.as_view(), name="categories"),
+    path("stats/", views.StatsView.as_view(), name="stats"),
+    path("export/landscape.yml", views.LandscapeYamlExport.as_view(), name="export-landscape"),
+    path("export/projects.csv", views.ProjectsCsvExport.as_view(), name="export-csv"),
+    path("export/projects.json", views.ProjectsJsonExport.as_view(), name="export-json"),
+    path("", include(router.urls)),
+]
+
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
-    path("redoc/", SpectacularRedocView.as_view(url_name="api:schema"), name="redoc"),
+    # The split view serves its init script as a file: the CSP allows no inline script.
+    path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),
+    path(
+        "redoc/",
+        # The stock template loads web fonts from a CDN; ours serves everything locally.
+        SpectacularRedocView.as_view(url_name="api:schema", template_name="api/redoc.html"),
+        name="redoc",
+    ),
+    path("v1/", include(v1)),
 ]

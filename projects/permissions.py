@@ -22,6 +22,20 @@ MAINTAINER_EDITABLE_FIELDS = (
 )
 # What a maintainer may propose, but staff approve first.
 MODERATED_FIELDS = ("name", "repo_url", "category")
+# What anyone signed in gives when submitting a new entry (which then waits for review).
+SUBMISSION_FIELDS = (
+    "name",
+    "category",
+    "description",
+    "homepage_url",
+    "repo_url",
+    "documentation_url",
+    "other_links",
+    "tags",
+    "twitter_url",
+)
+# Curated fields only reviewing staff change.
+STAFF_ONLY_FIELDS = ("maturity", "publication", "repo_branch", "organization", "crunchbase_url")
 
 
 def is_moderator(user) -> bool:
@@ -49,3 +63,19 @@ def can_edit(user, project: Project) -> bool:
         and user.is_active
         and project.maintainers.filter(user=user).exists()
     )
+
+
+def writable_fields(user, project: Project | None) -> frozenset[str]:
+    """The fields ``user`` may send for ``project`` (or for a new entry when None); for a
+    maintainer this includes the moderated ones, which are held for review."""
+    if not user or not user.is_authenticated:
+        return frozenset()
+    if is_moderator(user):
+        return frozenset(
+            (*MAINTAINER_EDITABLE_FIELDS, *MODERATED_FIELDS, *SUBMISSION_FIELDS, *STAFF_ONLY_FIELDS)
+        )
+    if project is None:
+        return frozenset(SUBMISSION_FIELDS)
+    if can_edit(user, project):
+        return frozenset((*MAINTAINER_EDITABLE_FIELDS, *MODERATED_FIELDS))
+    return frozenset()

@@ -322,3 +322,111 @@ def _set_secondary(project: Project, categories: list[Category]) -> None:
         SecondaryCategory(project=project, category=category, position=i)
         for i, category in enumerate(categories)
     )
+
+
+# --- Entry writes from the API (the same rules as the admin: projects.permissions) -------
+
+
+def project_editable_fields(*, project: Project | None, user) -> frozenset[str]:
+    """The fields ``user`` may write: on ``project``, or on a new entry when it is None."""
+    from projects.permissions import writable_fields
+
+    return writable_fields(user, project)
+
+
+class ProjectWriteRefused(PermissionError):
+    """The user may not write these fields (or this entry at all)."""
+
+    def __init__(self, fields: list[str]) -> None:
+        self.fields = fields
+        super().__init__(f"not allowed to change: {', '.join(fields) or 'this entry'}")
+
+
+def _check_fields(data: dict[str, Any], allowed: frozenset[str]) -> None:
+    refused = sorted(set(data) - allowed)
+    if refused or not allowed:
+        raise ProjectWriteRefused(refused)
+
+
+def _clean_values(data: dict[str, Any]) -> dict[str, Any]:
+    from projects.landscape_yml import normalize_repo_url
+
+    values = dict(data)
+    if "repo_url" in values:
+        values["repo_url"] = normalize_repo_url(values["repo_url"]) if values["repo_url"] else None
+    blank_not_null = ("description", "documentation_url", "twitter_url", "repo_branch")
+    for key in (*blank_not_null, "organization", "crunchbase_url"):
+        if key in values and values[key] is None:
+            values[key] = ""
+    return values
+
+
+def _next_position(category: Category) -> int:
+    from django.db.models import Max
+
+    last = Project.objects.filter(category=category).aggregate(m=Max("position"))["m"]
+    return 0 if last is None else last + 1
+
+
+def project_update(*, project: Project, data: dict[str, Any], user):
+    """Change an entry's fields (validated values); refuse fields beyond the user's rights.
+
+    Staff changes apply at once. A maintainer's editable fields apply at once and the
+    moderated ones (name, repository, category) wait for review. Returns (entry, the
+    pending ChangeRequest or None).
+    """
+    from projects.moderation import project_change
+    from projects.permissions import is_moderator
+
+    _check_fields(data, project_editable_fields(project=project, user=user))
+    values = _clean_values(data)
+    if not is_moderator(user):
+        _, held = project_change(project=project, user=user, changes=values)
+        return Project.objects.get(pk=project.pk), held
+    with transaction.atomic():
+        project = Project.objects.select_for_update().get(pk=project.pk)
+        if "category" in values and values["category"].pk != project.category_id:
+            project.position = _next_position(values["category"])
+        _assign(project, values)
+        project._history_user = user
+        project.save()
+    return project, None
+
+
+def project_submit(*, data: dict[str, Any], user) -> Project:
+    """A new entry from a signed-in user, pending review and off the public site."""
+    from projects.moderation import submission_create
+
+    if not (user and user.is_authenticated):
+        raise ProjectWriteRefused([])
+    _check_fields(data, project_editable_fields(project=None, user=user))
+    return submission_create(user=user, values=_clean_values(data))
+
+
+def project_create(*, data: dict[str, Any], user) -> Project:
+    """A new entry from staff: published unless ``publication`` says otherwise."""
+    from projects.permissions import is_moderator
+
+    if not is_moderator(user):
+        raise ProjectWriteRefused([])
+    _check_fields(data, project_editable_fields(project=None, user=user))
+    values = _clean_values(data)
+    with transaction.atomic():
+        project = Project(
+            slug=_free_slug(Project, slugify(values["name"])),
+            publication=values.pop("publication", Publication.PUBLISHED),
+            position=_next_position(values["category"]),
+        )
+        _assign(project, values)
+        project._history_user = user
+        project.save()
+    return project
+
+
+def project_delete(*, project: Project, user) -> None:
+    from projects.permissions import is_moderator
+
+    if not is_moderator(user):
+        raise ProjectWriteRefused([])
+    with transaction.atomic():
+        Project.objects.filter(pk=project.pk).delete()

@@ -297,6 +297,20 @@ def test_history_records_import_admin_and_worker_changes_with_authors(
     response = client.post(f"/admin/projects/project/{p3d.pk}/change/", data)
     assert response.status_code == 302, response.content[:2000]
 
+    from api.services import token_create
+
+    maintainer = User.objects.create_user("maint", "maint@example.org", "pw-maint-123456")
+    Maintainer.objects.create(project=p3d, user=maintainer, verified=True)
+    _, key = token_create(user=maintainer, name="release CI")
+    response = client.generic(
+        "PATCH",
+        f"/api/v1/projects/{p3d.slug}/",
+        '{"description": "edited through the API"}',
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Token {key}",
+    )
+    assert response.status_code == 200, response.content
+
     finding = open_finding(p3d, kind="listed_archived_but_active")
     Finding.objects.filter(pk=finding.pk).update(
         suggestion={"action": "unarchive", "field": "maturity"}
@@ -305,8 +319,10 @@ def test_history_records_import_admin_and_worker_changes_with_authors(
     status.finding_apply(finding=finding, user=moderator)
 
     history = list(p3d.history.order_by("history_date"))
-    assert [h.history_type for h in history] == ["+", "~", "~"]
-    assert [h.history_user for h in history] == [moderator, moderator, moderator]
+    assert [h.history_type for h in history] == ["+", "~", "~", "~"]
+    assert [h.history_user for h in history] == [moderator, moderator, maintainer, moderator]
     assert history[0].history_change_reason == "import_landscape"
     assert history[1].description == "edited in the admin"
-    assert history[2].maturity == "" and "applied finding" in history[2].history_change_reason
+    assert history[2].description == "edited through the API"
+    assert history[3].maturity == ""
+    assert "applied finding" in history[3].history_change_reason

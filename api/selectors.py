@@ -1,0 +1,102 @@
+"""The API's own reads: who sees which entries, and JSON shapes of the shared stats.
+
+Everything else (filters, search, sorting annotations, facet counts, stats) comes from
+projects.selectors and projects.search, as on the web pages.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Count, Exists, OuterRef, Q, Subquery
+
+from projects.models import Finding, Maintainer, Project, Publication, RepositoryStatus
+from projects.permissions import is_moderator
+from projects.selectors import (
+    ListParams,
+    category_tree,
+    directory_stats,
+    facet_counts,
+    with_repository_facts,
+)
+
+
+def visible_projects(user, queryset=None):
+    """Published entries for everyone; staff see all; a signed-in user also sees the
+    unpublished entries they maintain or submitted. Every API path starts here."""
+    queryset = queryset if queryset is not None else Project.objects.all()
+    if is_moderator(user):
+        return queryset
+    if user is None or not user.is_authenticated:
+        return queryset.filter(publication=Publication.PUBLISHED)
+    # Submitters are recorded as (unverified) maintainers of what they submitted.
+    maintains = Maintainer.objects.filter(project=OuterRef("pk"), user=user)
+    return queryset.filter(Q(publication=Publication.PUBLISHED) | Exists(maintains))
+
+
+def with_api_repository_facts(queryset):
+    """The shared ``stars`` (and ``last_activity``) annotations, plus ``pushed_at`` itself."""
+    return with_repository_facts(queryset).annotate(
+        pushed_at=Subquery(
+            RepositoryStatus.objects.filter(project=OuterRef("pk"), is_primary=True)
+            .order_by("pk")
+            .values("pushed_at")[:1]
+        )
+    )
+
+
+def category_tree_with_counts() -> list[dict[str, Any]]:
+    """The two-level tree; ``count`` is the published entries listed in a category, by
+    primary category or second_path, a pillar's including its subcategories' (each entry
+    once): the same numbers as the web page's category facet."""
+    counts = facet_counts(ListParams(show_archived=True))["category"]
+
+    def node(category, path: str) -> dict[str, Any]:
+        return {
+            "slug": category.slug,
+            "name": category.name,
+            "path": path,
+            "guide": category.guide,
+            "count": counts.get(category.slug, 0),
+        }
+
+    return [
+        {
+            **node(pillar, pillar.name),
+            "children": [node(sub, f"{pillar.name} / {sub.name}") for sub in pillar.children.all()],
+        }
+        for pillar in category_tree()
+    ]
+
+
+def api_stats() -> dict[str, Any]:
+    """The /stats/ page's numbers (projects.selectors.directory_stats) as plain JSON, plus
+    the open findings by kind."""
+    stats = directory_stats()
+    by_kind = dict(
+        Finding.objects.filter(state=Finding.State.OPEN, project__publication=Publication.PUBLISHED)
+        .order_by()
+        .values_list("kind")
+        .annotate(n=Count("pk"))
+        .values_list("kind", "n")
+    )
+    return {
+        "projects": stats["total"],
+        "by_pillar": [
+            {
+                "slug": p["category"].slug,
+                "name": p["category"].name,
+                "count": p["count"],
+                "subcategories": [{"name": name, "count": n} for name, n in p["rows"]],
+            }
+            for p in stats["pillars"]
+        ],
+        "by_health": {value: n for _label, n, value in stats["health"]},
+        "by_maturity": {value: n for _label, n, value in stats["maturity"]},
+        "by_last_activity": [{"label": label, "count": n} for label, n in stats["activity"]],
+        "licenses": [{"license": name, "count": n} for name, n in stats["licenses"]],
+        "added_per_year": [
+            {"year": year, "count": n} for year, n in stats["added"] if year is not None
+        ],
+        "open_findings": {"total": sum(by_kind.values()), "by_kind": by_kind},
+    }

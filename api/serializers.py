@@ -1,0 +1,384 @@
+"""The API's representations: an entry as the pages show it, and what may be written."""
+
+from __future__ import annotations
+
+from django.core.validators import URLValidator
+from django.urls import NoReverseMatch, reverse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from projects.landscape_yml import normalize_repo_url
+from projects.models import Category, Finding, Health, Maturity, Project, Publication
+
+MATURITY_VALUES = [m for m in Maturity.values if m]
+HTTP_URL = URLValidator(schemes=["http", "https"])
+
+
+def _absolute(request, path: str | None) -> str | None:
+    if not path:
+        return None
+    return request.build_absolute_uri(path) if request is not None else path
+
+
+# --- Reads ----------------------------------------------------------------------------------
+
+
+class OptionalURLField(serializers.URLField):
+    """A URL, or null where the entry has none (never an empty string)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(read_only=True, allow_null=True, **kwargs)
+
+    def to_representation(self, value):
+        return value or None
+
+
+class CategoryRefSerializer(serializers.Serializer):
+    slug = serializers.SlugField()
+    name = serializers.CharField()
+    path = serializers.CharField(help_text="'Pillar / Subcategory'")
+    primary = serializers.BooleanField(help_text="The entry's own category (else second_path).")
+
+
+class RepositorySerializer(serializers.Serializer):
+    """The latest observation of the entry's primary repository (null before any check)."""
+
+    url = serializers.URLField()
+    stars = serializers.IntegerField(allow_null=True)
+    forks = serializers.IntegerField(allow_null=True)
+    open_issues = serializers.IntegerField(allow_null=True)
+    pushed_at = serializers.DateTimeField(allow_null=True)
+    last_release_at = serializers.DateTimeField(allow_null=True)
+    archived = serializers.BooleanField(allow_null=True)
+    license = serializers.CharField(allow_blank=True)
+    health = serializers.ChoiceField(choices=Health.choices)
+    checked_at = serializers.DateTimeField(allow_null=True)
+
+
+class FindingSerializer(serializers.ModelSerializer):
+    project = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    evidence = serializers.JSONField(help_text="What the workers observed (a JSON object).")
+    suggestion = serializers.JSONField(help_text="The suggested fix (a JSON object).")
+
+    class Meta:
+        model = Finding
+        fields = [
+            "id",
+            "project",
+            "kind",
+            "subject",
+            "state",
+            "evidence",
+            "suggestion",
+            "first_seen",
+            "last_seen",
+        ]
+        read_only_fields = fields
+
+
+class FindingInProjectSerializer(FindingSerializer):
+    class Meta(FindingSerializer.Meta):
+        fields = [f for f in FindingSerializer.Meta.fields if f != "project"]
+        read_only_fields = fields
+
+
+class MaintainerSerializer(serializers.Serializer):
+    name = serializers.CharField(help_text="The maintainer's public name.")
+    role = serializers.CharField()
+
+
+class LinkSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=100)
+    url = serializers.CharField(max_length=500, validators=[HTTP_URL])
+
+
+class ProjectSerializer(serializers.ModelSerializer):
+    """An entry: the same facts its HTML page shows."""
+
+    url = serializers.SerializerMethodField(help_text="This entry in the API.")
+    html_url = serializers.SerializerMethodField(help_text="This entry's page.")
+    category = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    categories = serializers.SerializerMethodField()
+    maturity = serializers.SerializerMethodField()
+    repository = serializers.SerializerMethodField()
+    findings = serializers.SerializerMethodField(help_text="The open findings.")
+    maintainers = serializers.SerializerMethodField()
+    logo_url = serializers.SerializerMethodField()
+    badge_url = serializers.SerializerMethodField()
+    homepage_url = OptionalURLField()
+    repo_url = OptionalURLField()
+    documentation_url = OptionalURLField()
+    twitter_url = OptionalURLField()
+    other_links = LinkSerializer(many=True, read_only=True)
+    tags = serializers.ListField(child=serializers.CharField(), read_only=True)
+
+    class Meta:
+        model = Project
+        fields = [
+            "slug",
+            "name",
+            "url",
+            "html_url",
+            "description",
+            "homepage_url",
+            "repo_url",
+            "documentation_url",
+            "other_links",
+            "tags",
+            "twitter_url",
+            "category",
+            "categories",
+            "maturity",
+            "health",
+            "publication",
+            "repository",
+            "findings",
+            "maintainers",
+            "logo_url",
+            "badge_url",
+            "created",
+            "updated",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(CategoryRefSerializer(many=True))
+    def get_categories(self, project: Project) -> list[dict]:
+        def ref(category: Category, primary: bool) -> dict:
+            path = (
+                f"{category.parent.name} / {category.name}" if category.parent_id else category.name
+            )
+            return {"slug": category.slug, "name": category.name, "path": path, "primary": primary}
+
+        return [ref(project.category, True)] + [
+            ref(sc.category, False) for sc in project.secondarycategory_set.all()
+        ]
+
+    @extend_schema_field(
+        serializers.ChoiceField(
+            choices=MATURITY_VALUES, allow_null=True, help_text="What curators say (null: none)."
+        )
+    )
+    def get_maturity(self, project: Project) -> str | None:
+        return project.maturity or None
+
+    @extend_schema_field(RepositorySerializer(allow_null=True))
+    def get_repository(self, project: Project) -> dict | None:
+        repos = getattr(project, "primary_repositories", None)
+        if repos is None:
+            repos = list(project.repositories.filter(is_primary=True).order_by("pk")[:1])
+        return RepositorySerializer(repos[0]).data if repos else None
+
+    @extend_schema_field(FindingInProjectSerializer(many=True))
+    def get_findings(self, project: Project) -> list[dict]:
+        findings = getattr(project, "open_findings", None)
+        if findings is None:
+            findings = project.findings.filter(state=Finding.State.OPEN)
+        return FindingInProjectSerializer(findings, many=True).data
+
+    @extend_schema_field(MaintainerSerializer(many=True))
+    def get_maintainers(self, project: Project) -> list[dict]:
+        rows = getattr(project, "public_maintainers", None)
+        if rows is None:
+            rows = project.maintainers.select_related("user").order_by("pk")
+        return [
+            {"name": m.user.get_full_name() or m.user.get_username(), "role": m.role} for m in rows
+        ]
+
+    @extend_schema_field(OpenApiTypes.URI)
+    def get_url(self, project: Project) -> str:
+        return _absolute(
+            self.context.get("request"), reverse("api:project-detail", args=[project.slug])
+        )
+
+    @extend_schema_field(OpenApiTypes.URI)
+    def get_html_url(self, project: Project) -> str:
+        return _absolute(self.context.get("request"), project.get_absolute_url())
+
+    @extend_schema_field(serializers.URLField(allow_null=True))
+    def get_logo_url(self, project: Project) -> str | None:
+        return _absolute(self.context.get("request"), project.logo.url if project.logo else None)
+
+    @extend_schema_field(OpenApiTypes.URI)
+    def get_badge_url(self, project: Project) -> str:
+        try:
+            path = reverse("projects:badge", kwargs={"slug": project.slug})
+        except NoReverseMatch:  # the badge view (issue 4) serves this path
+            path = f"/badge/{project.slug}.svg"
+        return _absolute(self.context.get("request"), path)
+
+
+class CategoryLeafSerializer(serializers.Serializer):
+    slug = serializers.SlugField()
+    name = serializers.CharField()
+    path = serializers.CharField()
+    guide = serializers.CharField(allow_blank=True)
+    count = serializers.IntegerField(
+        help_text="Published entries listed here (primary category or second_path; a "
+        "pillar's include its subcategories', each entry once)."
+    )
+
+
+class CategoryTreeSerializer(CategoryLeafSerializer):
+    children = CategoryLeafSerializer(many=True)
+
+
+class CountSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    count = serializers.IntegerField()
+
+
+class PillarCountSerializer(serializers.Serializer):
+    slug = serializers.SlugField()
+    name = serializers.CharField()
+    count = serializers.IntegerField()
+    subcategories = CountSerializer(many=True)
+
+
+class LabelCountSerializer(serializers.Serializer):
+    label = serializers.CharField()
+    count = serializers.IntegerField()
+
+
+class LicenseCountSerializer(serializers.Serializer):
+    license = serializers.CharField()
+    count = serializers.IntegerField()
+
+
+class YearCountSerializer(serializers.Serializer):
+    year = serializers.IntegerField()
+    count = serializers.IntegerField()
+
+
+class FindingTotalsSerializer(serializers.Serializer):
+    total = serializers.IntegerField()
+    by_kind = serializers.DictField(child=serializers.IntegerField())
+
+
+class StatsSerializer(serializers.Serializer):
+    """The numbers behind the /stats/ page, over the published entries."""
+
+    projects = serializers.IntegerField()
+    by_pillar = PillarCountSerializer(many=True)
+    by_health = serializers.DictField(child=serializers.IntegerField())
+    by_maturity = serializers.DictField(
+        child=serializers.IntegerField(), help_text="'none' counts entries without one."
+    )
+    by_last_activity = LabelCountSerializer(many=True)
+    licenses = LicenseCountSerializer(many=True, help_text="The ten most common.")
+    added_per_year = YearCountSerializer(many=True)
+    open_findings = FindingTotalsSerializer()
+
+
+# --- Writes ---------------------------------------------------------------------------------
+
+
+def _has_nul(value) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
+class ProjectWriteSerializer(serializers.ModelSerializer):
+    """What may be written. Which of these fields a user may give depends on who they are:
+    a maintainer of the entry: description, homepage_url, documentation_url, other_links,
+    tags, twitter_url, repo_url; a new submission adds name and category; staff all."""
+
+    category = serializers.SlugRelatedField(
+        slug_field="slug",
+        queryset=Category.objects.filter(parent__isnull=False),
+        help_text="A subcategory's slug.",
+    )
+    description = serializers.CharField(max_length=5000, allow_blank=True, required=False)
+
+    def to_internal_value(self, data):
+        # Refuse NUL characters before any validator queries the database with them
+        # (PostgreSQL text cannot hold them; DRF runs uniqueness and lookups regardless).
+        if isinstance(data, dict):
+            bad = sorted(k for k, v in data.items() if _has_nul(v))
+            if bad:
+                raise serializers.ValidationError(
+                    {k: ["Null characters are not allowed."] for k in bad}
+                )
+        return super().to_internal_value(data)
+    homepage_url = serializers.CharField(max_length=500, validators=[HTTP_URL])
+    repo_url = serializers.CharField(
+        max_length=500, validators=[HTTP_URL], allow_null=True, required=False
+    )
+    documentation_url = serializers.CharField(
+        max_length=500, validators=[HTTP_URL], allow_blank=True, required=False
+    )
+    twitter_url = serializers.CharField(
+        max_length=500, validators=[HTTP_URL], allow_blank=True, required=False
+    )
+    crunchbase_url = serializers.CharField(
+        max_length=500, validators=[HTTP_URL], allow_blank=True, required=False
+    )
+    other_links = LinkSerializer(many=True, required=False, max_length=20)
+    tags = serializers.ListField(
+        child=serializers.CharField(max_length=50), required=False, max_length=20
+    )
+    maturity = serializers.ChoiceField(
+        choices=[*MATURITY_VALUES, "none"], required=False, help_text="'none' clears it."
+    )
+    publication = serializers.ChoiceField(choices=Publication.choices, required=False)
+
+    class Meta:
+        model = Project
+        fields = [
+            "name",
+            "category",
+            "description",
+            "homepage_url",
+            "repo_url",
+            "documentation_url",
+            "other_links",
+            "tags",
+            "twitter_url",
+            "maturity",
+            "publication",
+            "repo_branch",
+            "organization",
+            "crunchbase_url",
+        ]
+
+    def validate_repo_url(self, value: str | None) -> str | None:
+        if not value:
+            return None
+        normalized = normalize_repo_url(value)
+        others = Project.objects.filter(repo_url=normalized)
+        if self.instance is not None:
+            others = others.exclude(pk=self.instance.pk)
+        if others.exists():
+            raise serializers.ValidationError("Another entry already lists this repository.")
+        return normalized
+
+    def validate_maturity(self, value: str) -> str:
+        return "" if value == "none" else value
+
+    def validate_tags(self, value: list[str]) -> list[str]:
+        return list(dict.fromkeys(t.strip() for t in value if t.strip()))
+
+    def create(self, validated_data):  # pragma: no cover - the views call the services
+        raise NotImplementedError("use projects.services")
+
+    def update(self, instance, validated_data):  # pragma: no cover
+        raise NotImplementedError("use projects.services")
+
+
+class PendingChangeRefSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    fields = serializers.ListField(child=serializers.CharField())
+
+
+class PendingChangeSerializer(serializers.Serializer):
+    """A maintainer's PATCH that touched moderated fields (name, repo_url, category): the
+    rest is applied, these wait for staff."""
+
+    detail = serializers.CharField()
+    pending_change = PendingChangeRefSerializer()
+    project = ProjectSerializer()
