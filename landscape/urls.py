@@ -2,6 +2,7 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
+from landscape.media import media_file
 from projects.webhooks import github_webhook
 
 urlpatterns = [
@@ -11,9 +12,5 @@ urlpatterns = [
     path("", include("projects.account_urls")),
     path("api/", include("api.urls")),
     path("", include("projects.urls")),
+    path(f"{settings.MEDIA_URL.strip('/')}/<path:path>", media_file, name="media"),
 ]
-
-if settings.DEBUG:
-    from django.conf.urls.static import static
-
-    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
