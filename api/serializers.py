@@ -10,6 +10,7 @@ from rest_framework import serializers
 
 from projects.landscape_yml import normalize_repo_url
 from projects.models import Category, Finding, Health, Maturity, Project, Publication
+from projects.permissions import STAFF_ONLY_FIELDS, SUBMISSION_FIELDS
 
 MATURITY_VALUES = [m for m in Maturity.values if m]
 HTTP_URL = URLValidator(schemes=["http", "https"])
@@ -305,6 +306,7 @@ class ProjectWriteSerializer(serializers.ModelSerializer):
                     {k: ["Null characters are not allowed."] for k in bad}
                 )
         return super().to_internal_value(data)
+
     homepage_url = serializers.CharField(max_length=500, validators=[HTTP_URL])
     repo_url = serializers.CharField(
         max_length=500, validators=[HTTP_URL], allow_null=True, required=False
@@ -329,22 +331,8 @@ class ProjectWriteSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Project
-        fields = [
-            "name",
-            "category",
-            "description",
-            "homepage_url",
-            "repo_url",
-            "documentation_url",
-            "other_links",
-            "tags",
-            "twitter_url",
-            "maturity",
-            "publication",
-            "repo_branch",
-            "organization",
-            "crunchbase_url",
-        ]
+        # Everything anyone may write; projects.permissions decides who may write which.
+        fields = [*SUBMISSION_FIELDS, *STAFF_ONLY_FIELDS]
 
     def validate_repo_url(self, value: str | None) -> str | None:
         if not value:

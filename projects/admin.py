@@ -21,7 +21,6 @@ from projects.models import (
     Maintainer,
     Project,
     RepositoryStatus,
-    Review,
     SecondaryCategory,
     Snapshot,
 )
@@ -53,18 +52,23 @@ class ModeratorOnlyAdmin(admin.ModelAdmin):
         return is_moderator(request.user)
 
 
+def _apply_each(modeladmin, request, objects, apply, *, title: str) -> None:
+    """Run one service call per selected object; a refusal is reported, not raised."""
+    done = 0
+    for obj in objects:
+        try:
+            apply(obj)
+            done += 1
+        except (moderation.ModerationError, status.FindingNotApplicable) as exc:
+            modeladmin.message_user(request, f"{obj}: {exc}", messages.WARNING)
+    modeladmin.message_user(request, f"{title}: {done} done")
+
+
 def _reason_or_ask(modeladmin, request, queryset, *, action: str, title: str, apply):
     """An admin action that needs a reason: ask on an intermediate page, then apply."""
     reason = (request.POST.get("reason") or "").strip()
     if "confirm" in request.POST and reason:
-        done = 0
-        for obj in queryset:
-            try:
-                apply(obj, reason)
-                done += 1
-            except (moderation.ModerationError, status.FindingNotApplicable) as exc:
-                modeladmin.message_user(request, f"{obj}: {exc}", messages.WARNING)
-        modeladmin.message_user(request, f"{title}: {done} done")
+        _apply_each(modeladmin, request, queryset, lambda obj: apply(obj, reason), title=title)
         return None
     return render(
         request,
@@ -357,15 +361,13 @@ class FindingAdmin(ModeratorOnlyAdmin):
 
     @admin.action(description="Apply the suggested change and resolve")
     def apply_suggestion(self, request, queryset):
-        done = 0
-        for finding in queryset:
-            try:
-                status.finding_apply(finding=finding, user=request.user)
-                done += 1
-            except status.FindingNotApplicable as exc:
-                self.message_user(request, f"{finding}: {exc}", messages.WARNING)
-        if done:
-            self.message_user(request, f"{done} findings applied and resolved")
+        _apply_each(
+            self,
+            request,
+            queryset,
+            lambda f: status.finding_apply(finding=f, user=request.user),
+            title="Findings applied and resolved",
+        )
 
     @admin.action(description="Dismiss (with a reason)")
     def dismiss(self, request, queryset):
@@ -398,11 +400,13 @@ class ClaimAdmin(ModeratorOnlyAdmin):
 
     @admin.action(description="Approve: make them maintainers")
     def approve(self, request, queryset):
-        done = 0
-        for claim in queryset.filter(state=Review.PENDING):
-            moderation.claim_approve(claim=claim, reviewer=request.user)
-            done += 1
-        self.message_user(request, f"{done} claims approved")
+        _apply_each(
+            self,
+            request,
+            queryset,
+            lambda c: moderation.claim_approve(claim=c, reviewer=request.user),
+            title="Claims approved",
+        )
 
     @admin.action(description="Reject (with a reason)")
     def reject(self, request, queryset):
@@ -482,14 +486,13 @@ class ChangeRequestAdmin(admin.ModelAdmin):
     def approve(self, request, queryset):
         if not is_moderator(request.user):
             raise PermissionDenied
-        done = 0
-        for change in queryset.filter(state=Review.PENDING):
-            try:
-                moderation.change_approve(request=change, reviewer=request.user)
-                done += 1
-            except moderation.ModerationError as exc:
-                self.message_user(request, f"{change}: {exc}", messages.WARNING)
-        self.message_user(request, f"{done} approved")
+        _apply_each(
+            self,
+            request,
+            queryset,
+            lambda c: moderation.change_approve(request=c, reviewer=request.user),
+            title="Changes approved",
+        )
 
     @admin.action(description="Reject (with a reason)")
     def reject(self, request, queryset):

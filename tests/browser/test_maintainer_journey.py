@@ -81,7 +81,7 @@ def test_sign_up_verify_claim_approve_edit_and_publish(browser, live_server, ent
     staff_page.locator("input[name=_selected_action]").first.check()
     staff_page.select_option("select[name=action]", "approve")
     staff_page.get_by_role("button", name="Go").click()
-    staff_page.wait_for_selector("text=1 claims approved")
+    staff_page.wait_for_selector("text=Claims approved: 1 done")
     staff_context.close()
     assert Maintainer.objects.get(project=entry).user == user
 
