@@ -86,3 +86,27 @@ def test_database_and_redis_urls_switch_to_postgres_and_redis():
     assert cache.endswith("RedisCache")
     assert broker == "redis://cache.example:6379/0"
     assert eager == "False"
+
+
+def test_sign_in_with_github_appears_only_when_its_oauth_app_is_configured():
+    code = (
+        "import django; django.setup(); from django.urls import reverse, NoReverseMatch\n"
+        "try:\n    print(reverse('github_login'))\nexcept NoReverseMatch:\n    print('off')"
+    )
+    base = {k: v for k, v in os.environ.items() if not k.startswith("GITHUB_OAUTH")} | {
+        "DJANGO_SETTINGS_MODULE": "landscape.settings"
+    }
+
+    def run(env):
+        return subprocess.run(
+            [sys.executable, "-c", code],
+            cwd=REPO_ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+
+    assert run(base) == "off"
+    configured = base | {"GITHUB_OAUTH_CLIENT_ID": "id", "GITHUB_OAUTH_SECRET": "secret"}
+    assert run(configured) == "/accounts/github/login/"
