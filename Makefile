@@ -34,14 +34,23 @@ run: install
 	$(PY) manage.py seed_demo
 	@if [ -n "$$REDIS_URL" ]; then \
 	  echo "REDIS_URL is set: starting a Celery worker and beat beside the web server"; \
-	  $(VENV)/bin/celery -A landscape worker --loglevel=INFO --concurrency=2 & \
+	  $(VENV)/bin/celery -A landscape worker -Q celery,refresh,links --loglevel=INFO --concurrency=2 & \
 	  $(VENV)/bin/celery -A landscape beat --loglevel=INFO --schedule=var/celerybeat-schedule & \
 	fi; \
 	trap 'kill $$(jobs -p) 2>/dev/null' EXIT; \
 	$(PY) manage.py runserver --noreload $(HOST):$(PORT)
 
-# System packages the suite drives: Debian's Chromium for the browser tests.
+# System packages the suite drives: Debian's Chromium for the browser tests, wrk for the
+# load test.
 system-deps:
+	@if ! command -v wrk >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing Debian's wrk for the load test"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; \
+	  else \
+	    echo "wrk is not installed (apt-get install wrk): the load test will be skipped"; \
+	  fi; \
+	fi
 	@if ! command -v chromium >/dev/null 2>&1; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	    echo "installing Debian's chromium for the browser tests"; \

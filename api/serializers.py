@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.core.validators import URLValidator
 from django.urls import NoReverseMatch, reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
@@ -11,9 +10,11 @@ from rest_framework import serializers
 from projects.landscape_yml import normalize_repo_url
 from projects.models import Category, Finding, Health, Maturity, Project, Publication
 from projects.permissions import STAFF_ONLY_FIELDS, SUBMISSION_FIELDS
+from projects.validators import validate_public_url
 
 MATURITY_VALUES = [m for m in Maturity.values if m]
-HTTP_URL = URLValidator(schemes=["http", "https"])
+# http(s) with a host and no credentials: the same rule as the model fields.
+HTTP_URL = validate_public_url
 
 
 def _absolute(request, path: str | None) -> str | None:

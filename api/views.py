@@ -146,7 +146,8 @@ class ProjectViewSet(
     viewsets.GenericViewSet,
 ):
     lookup_field = "slug"
-    lookup_value_regex = r"[-a-zA-Z0-9_]+"
+    # Any segment reaches the view, so an unknown slug answers a JSON 404 like every other.
+    lookup_value_regex = r"[^/]+"
     permission_classes = [ProjectPermission]
     filterset_class = ProjectFilter
     pagination_class = ProjectPagination

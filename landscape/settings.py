@@ -7,10 +7,12 @@ Redis.
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
+from kombu import Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("VAR_DIR") or BASE_DIR / "var")
@@ -55,12 +57,16 @@ INSTALLED_APPS = [
     "allauth.account",
     "allauth.socialaccount",
     "simple_history",
+    "axes",
+    "csp",
     "projects",
     "api",
+    "ops",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -72,6 +78,8 @@ MIDDLEWARE = [
     "simple_history.middleware.HistoryRequestMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last: turns a login refused by axes' backend into its lockout answer (429).
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "landscape.urls"
@@ -95,9 +103,7 @@ TEMPLATES = [
 
 # --- Database -----------------------------------------------------------------
 DATABASES = {
-    "default": env.db_url(
-        "DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'landscape.sqlite3'}"
-    )
+    "default": env.db_url("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'landscape.sqlite3'}")
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
@@ -114,9 +120,16 @@ REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            # RedisCache that answers a miss (and logs) while Redis is away: pages and the
+            # API keep serving through a Redis restart.
+            "BACKEND": "landscape.cache.FaultTolerantRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "landscape",
+            "OPTIONS": {
+                "socket_connect_timeout": env.float("CACHE_SOCKET_TIMEOUT", default=1.0),
+                "socket_timeout": env.float("CACHE_SOCKET_TIMEOUT", default=1.0),
+                "RETRY_AFTER": env.float("CACHE_RETRY_AFTER", default=2.0),
+            },
         }
     }
 else:
@@ -132,6 +145,30 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=600)
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=540)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# An unacknowledged task (its worker was killed) goes back to the queue after this long. It
+# must exceed the longest countdown (a rate-limited batch waits up to GitHub's hourly reset)
+# or Redis hands waiting tasks to a second worker (`check --deploy` says so).
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=2 * 60 * 60),
+    "unacked_restore_interval": env.int("CELERY_UNACKED_RESTORE_INTERVAL", default=10),
+    "socket_connect_timeout": 2,
+    "socket_timeout": 30,
+}
+# Separate queues so that refreshes and link checks scale (and stall) apart. A worker
+# started without -Q consumes all three; `-Q refresh` or `-Q links` dedicates one.
+CELERY_TASK_QUEUES = [Queue(name, routing_key=name) for name in ("celery", "refresh", "links")]
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+CELERY_TASK_ROUTES = {
+    "projects.refresh_due": {"queue": "refresh"},
+    "projects.refresh_batch": {"queue": "refresh"},
+    "projects.check_links_due": {"queue": "links"},
+    "projects.check_links": {"queue": "links"},
+}
+# A repository's refresh lock; longer than a batch may run (CELERY_TASK_TIME_LIMIT of
+# refresh_batch: 600 s). A killed worker's locks expire after this long.
+REFRESH_LOCK_TTL_SECONDS = env.int("REFRESH_LOCK_TTL_SECONDS", default=15 * 60)
+# /healthz reports the last worker heartbeat as stale past this age.
+HEALTHZ_HEARTBEAT_MAX_AGE = env.int("HEALTHZ_HEARTBEAT_MAX_AGE", default=30 * 60)
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE = {
     "refresh-due-repositories": {
@@ -144,6 +181,11 @@ CELERY_BEAT_SCHEDULE = {
     },
     # Hourly, but each maintainer hears at most once a day (see findings_digest_send).
     "findings-digest": {"task": "projects.findings_digest", "schedule": 60 * 60},
+    # Tasks the broker refused while it was away (ops.outbox), sent again once it is back.
+    "outbox-flush": {
+        "task": "ops.outbox_flush",
+        "schedule": env.float("OUTBOX_FLUSH_SECONDS", default=60),
+    },
 }
 
 # --- Outside sources (the workers' clients) ---------------------------------------
@@ -182,9 +224,26 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 AUTHENTICATION_BACKENDS = [
+    # First: refuses a locked-out login before any password is checked. allauth and the
+    # admin both call django.contrib.auth.authenticate, so both are throttled.
+    "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
     "allauth.account.auth_backends.AuthenticationBackend",
 ]
+# Login throttling (django-axes, counted in the database so that it holds while Redis is
+# away): AXES_FAILURE_LIMIT failures for one account from one address lock that pair out for
+# AXES_COOLOFF_MINUTES; a success resets the count.
+AXES_ENABLED = env.bool("AXES_ENABLED", default=True)
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.float("AXES_COOLOFF_MINUTES", default=30))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_USERNAME_CALLABLE = "landscape.auth.axes_username"
+AXES_RESET_ON_SUCCESS = True
+# Behind a proxy: how many proxies append to X-Forwarded-For (0: use REMOTE_ADDR).
+AXES_IPWARE_PROXY_COUNT = env.int("AXES_PROXY_COUNT", default=0) or None
+AXES_IPWARE_META_PRECEDENCE_ORDER = (
+    ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"] if AXES_IPWARE_PROXY_COUNT else ["REMOTE_ADDR"]
+)
 LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "account-home"
 ACCOUNT_LOGIN_METHODS = {"email"}
@@ -288,11 +347,42 @@ if not DEBUG:
     SECURE_HSTS_PRELOAD = True
     SECURE_CONTENT_TYPE_NOSNIFF = True
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+# The container healthcheck asks over plain HTTP from inside.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 
+# Content-Security-Policy (django-csp 4), in every mode so that development sees what
+# production refuses. Scripts only from our own origin, never inline: pages keep their
+# JavaScript in static/js, and the Swagger UI loads its init script as a file
+# (SpectacularSwaggerSplitView). Styles may be inline: the admin, Swagger UI and ReDoc set
+# style attributes, and a style cannot run code.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "worker-src": ["'self'", "blob:"],  # ReDoc's search index runs in a blob: worker
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'", "https://github.com"],  # "Sign in with GitHub" redirects
+    },
+}
+
+# json: one JSON object a line (landscape.logging.JsonFormatter), for log shippers; text: for
+# people. Workers and beat log through this configuration too (landscape.celery).
+LOG_FORMAT = env.str("LOG_FORMAT", default="text" if DEBUG else "json")
+if LOG_FORMAT not in ("json", "text"):
+    raise ImproperlyConfigured("LOG_FORMAT must be json or text")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {
+        "json": {"()": "landscape.logging.JsonFormatter"},
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},

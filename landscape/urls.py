@@ -2,10 +2,12 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
+from landscape.healthz import healthz
 from landscape.media import media_file
 from projects.webhooks import github_webhook
 
 urlpatterns = [
+    path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("hooks/github/", github_webhook, name="github-webhook"),
     path("accounts/", include("allauth.urls")),

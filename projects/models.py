@@ -14,6 +14,8 @@ from django.db.models import Q
 from django.urls import reverse
 from simple_history.models import HistoricalRecords
 
+from projects.validators import validate_public_url
+
 
 class Category(models.Model):
     """A pillar (top level) or a subcategory (one level below): landscape2's two-level tree."""
@@ -87,13 +89,17 @@ class Project(models.Model):
     name = models.CharField(max_length=200, unique=True)
     slug = models.SlugField(max_length=220, unique=True)
     description = models.TextField(blank=True)
-    homepage_url = models.URLField(max_length=500)
+    homepage_url = models.URLField(max_length=500, validators=[validate_public_url])
     # Normalized (lower-case host, no trailing slash or .git); unique where present.
-    repo_url = models.URLField(max_length=500, null=True, blank=True, unique=True)
+    repo_url = models.URLField(
+        max_length=500, null=True, blank=True, unique=True, validators=[validate_public_url]
+    )
     repo_branch = models.CharField(max_length=200, blank=True)
     # landscape2's additional_repos: [{"repo_url": ..., "branch": ...}]
     additional_repos = models.JSONField(default=list, blank=True)
-    documentation_url = models.URLField(max_length=500, blank=True)
+    documentation_url = models.URLField(
+        max_length=500, blank=True, validators=[validate_public_url]
+    )
     # [{"name": ..., "url": ...}], landscape2's extra.other_links
     other_links = models.JSONField(default=list, blank=True)
     tags = models.JSONField(default=list, blank=True)
@@ -109,8 +115,8 @@ class Project(models.Model):
     accepted_at = models.DateField(null=True, blank=True)
     joined_at = models.DateField(null=True, blank=True)
     organization = models.CharField(max_length=200, blank=True)
-    twitter_url = models.URLField(max_length=500, blank=True)
-    crunchbase_url = models.URLField(max_length=500, blank=True)
+    twitter_url = models.URLField(max_length=500, blank=True, validators=[validate_public_url])
+    crunchbase_url = models.URLField(max_length=500, blank=True, validators=[validate_public_url])
     # Every landscape2 key the model has no column for, so that nothing is lost on a
     # round trip (including keys present with a null value, and unmodelled `extra` keys).
     landscape_extra = models.JSONField(default=dict, blank=True)

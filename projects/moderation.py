@@ -103,9 +103,10 @@ def claim_create(*, user, project: Project, statement: str) -> Claim:
             raise ModerationError(f"your claim on {project.name} is already waiting for review")
         claim = Claim.objects.create(user=user, project=project, statement=statement[:2000])
     # The repository may vouch for the user at once (a list of GitHub logins in the repo).
+    from ops.outbox import publish_on_commit
     from projects.tasks import claim_verify
 
-    transaction.on_commit(lambda: claim_verify.delay(claim.pk))
+    publish_on_commit(claim_verify, args=[claim.pk])
     return claim
 
 

@@ -51,7 +51,6 @@ REPOSITORY_FINDING_KINDS = (
     Finding.Kind.INACTIVE,
 )
 LINK_FINDING_KINDS = (Finding.Kind.LINK_BROKEN, Finding.Kind.LINK_REDIRECTED)
-LOCK_TTL_SECONDS = 15 * 60
 # A check that got no answer is tried again at the next beat rather than after the full
 # refresh interval; the answer may come in minutes.
 RETRY_AFTER_FAILURE = timedelta(minutes=15)
@@ -175,8 +174,8 @@ def _lock_key(repository_id: int) -> str:
 
 def _acquire(ids: Sequence[int]) -> tuple[list[int], str]:
     """Take each repository's lock; ``cache.add`` is atomic on Redis. Expires by itself."""
-    token = uuid.uuid4().hex
-    return [i for i in ids if cache.add(_lock_key(i), token, LOCK_TTL_SECONDS)], token
+    token, ttl = uuid.uuid4().hex, settings.REFRESH_LOCK_TTL_SECONDS
+    return [i for i in ids if cache.add(_lock_key(i), token, ttl)], token
 
 
 def _release(ids: Sequence[int], token: str) -> None:

@@ -7,9 +7,9 @@ import random
 
 from celery import shared_task
 from django.core.cache import cache
-from django.db import transaction
 from django.utils import timezone
 
+from ops.outbox import publish, publish_on_commit
 from projects import status
 from projects.models import Project
 
@@ -31,12 +31,11 @@ TASK_OPTIONS = {
 
 
 def enqueue_refresh(ids: list[int], *, countdown: float | None = None) -> None:
-    """Queue refreshes in batches once the surrounding transaction commits."""
+    """Queue refreshes in batches once the surrounding transaction commits. A batch the
+    broker refuses is logged and kept in the outbox (ops.outbox), sent when it is back."""
     for start in range(0, len(ids), BATCH_SIZE):
         chunk = list(ids[start : start + BATCH_SIZE])
-        transaction.on_commit(
-            lambda chunk=chunk: refresh_batch.apply_async(args=[chunk], countdown=countdown)
-        )
+        publish_on_commit(refresh_batch, args=[chunk], countdown=countdown)
 
 
 @shared_task(name="projects.refresh_due", soft_time_limit=120, time_limit=180, **TASK_OPTIONS)
@@ -63,7 +62,7 @@ def refresh_batch(self, ids: list[int]) -> dict:
         # every batch does not wake at the same second.
         delay = (report.rate_limited_until - timezone.now()).total_seconds()
         countdown = max(delay, 0) + random.uniform(1, 30)
-        refresh_batch.apply_async(args=[report.pending_ids], countdown=countdown)
+        publish(refresh_batch, args=[report.pending_ids], countdown=countdown)
         logger.info(
             "refresh_batch: %d repositories resume in %.0f s (rate limit)",
             len(report.pending_ids),
@@ -86,7 +85,7 @@ def check_links_due() -> int:
     ids = list(Project.objects.published().values_list("pk", flat=True))
     for start in range(0, len(ids), LINK_BATCH_SIZE):
         chunk = ids[start : start + LINK_BATCH_SIZE]
-        transaction.on_commit(lambda chunk=chunk: check_links.delay(chunk))
+        publish_on_commit(check_links, args=[chunk])
     return len(ids)
 
 
