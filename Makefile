@@ -71,7 +71,23 @@ test: install-dev system-deps services
 bench-refresh: install-dev services
 	$(PY) -m bench.refresh_bench --repositories $${BENCH_REPOSITORIES:-10000} --latency 0.05
 
-bench: bench-refresh
+# The load benchmark end to end (issue 7): wrk and nginx from Debian when missing, a bench
+# database of its own, synthetic data, gunicorn as in production, the table in bench/RESULTS.md.
+BENCH_ENTRIES ?= 100000
+BENCH_DURATION ?= 30
+BENCH_ARGS ?=
+bench: install-dev services
+	@for tool in wrk nginx; do \
+	  if ! command -v $$tool >/dev/null 2>&1 && [ ! -x /usr/sbin/$$tool ]; then \
+	    if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	      echo "installing Debian's $$tool for the load benchmark"; \
+	      apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$tool >/dev/null; \
+	    else \
+	      echo "$$tool is missing: apt-get install $$tool"; exit 1; \
+	    fi; \
+	  fi; \
+	done
+	$(PY) -m bench.run --entries $(BENCH_ENTRIES) --duration $(BENCH_DURATION) $(BENCH_ARGS)
 
 lint: install-dev
 	$(VENV)/bin/ruff check .

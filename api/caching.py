@@ -13,6 +13,7 @@ import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.core.cache import cache
 from django.db import connection
 from django.db.models import Count, Max
 from django.utils.cache import get_conditional_response, patch_vary_headers
@@ -22,6 +23,10 @@ from rest_framework.response import Response
 from projects.models import Category, Finding, Maintainer, RepositoryStatus
 
 PUBLIC_MAX_AGE = 60
+# How long validators and anonymous list bodies are kept under one data version (as the
+# web fragments): every save or delete the representations read bumps the version
+# (projects.web.signals); this bounds what a bulk write that sends no signal leaves stale.
+CACHE_TIMEOUT = 60 * 60
 
 
 @dataclass(frozen=True)
@@ -101,6 +106,39 @@ def object_validators(request, project) -> Validators:
 def global_validators(request, queryset) -> Validators:
     """For the aggregates (categories, stats, findings, exports): same as a list."""
     return queryset_validators(request, queryset)
+
+
+def _cache_key(kind: str, request) -> str:
+    from projects.web.cache import current_version
+
+    media = getattr(request, "accepted_media_type", "") or ""
+    parts = repr((request.get_full_path(), media, _audience(request)))
+    return f"api:{kind}:v{current_version()}:{hashlib.sha256(parts.encode()).hexdigest()[:32]}"
+
+
+def cached_validators(request, compute) -> Validators:
+    """``compute()``'s validators, kept in the cache under the current data version: a
+    conditional GET that still holds is answered without a query over the entries."""
+    key = _cache_key("validators", request)
+    hit = cache.get(key)
+    if hit is not None:
+        return Validators(*hit)
+    validators = compute()
+    cache.set(key, (validators.etag, validators.last_modified), CACHE_TIMEOUT)
+    return validators
+
+
+def cached_body(request, validators: Validators, compute):
+    """The data of an anonymous read, kept under its ETag (which names the query, the
+    representation and the data state); others' reads are computed every time."""
+    if request.user.is_authenticated:
+        return compute()
+    key = f"api:body:{validators.etag.strip(chr(34))}"
+    data = cache.get(key)
+    if data is None:
+        data = compute()
+        cache.set(key, data, CACHE_TIMEOUT)
+    return data
 
 
 def not_modified(request, validators: Validators) -> Response | None:

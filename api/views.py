@@ -104,13 +104,27 @@ class ConditionalListMixin:
     answers 304 before anything is serialized."""
 
     def list(self, request, *args, **kwargs):
-        queryset = self.filter_queryset(self.get_queryset())
-        validators = caching.queryset_validators(request, queryset)
+        # The queryset is built only when something must be computed: validators and
+        # anonymous bodies kept in the cache are keyed on the request alone.
+        filtered = []
+
+        def queryset():
+            if not filtered:
+                filtered.append(self.filter_queryset(self.get_queryset()))
+            return filtered[0]
+
+        validators = caching.cached_validators(
+            request, lambda: caching.queryset_validators(request, queryset())
+        )
         if (response := caching.not_modified(request, validators)) is not None:
             return response
-        page = self.paginate_queryset(queryset)
-        serializer = self.get_serializer(page, many=True)
-        response = self.get_paginated_response(serializer.data)
+
+        def page_data():
+            page = self.paginate_queryset(queryset())
+            serializer = self.get_serializer(page, many=True)
+            return self.get_paginated_response(serializer.data).data
+
+        response = Response(caching.cached_body(request, validators, page_data))
         return caching.apply_headers(request, response, validators)
 
 

@@ -8,8 +8,8 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, Subquery
-from django.db.models.functions import Coalesce, ExtractYear, Lower, TruncDate
+from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, Subquery, Window
+from django.db.models.functions import Coalesce, ExtractYear, Lower, RowNumber, TruncDate
 from django.utils import timezone
 
 from projects.landscape_yml import dump_landscape, join_item
@@ -347,36 +347,81 @@ def facet_counts(params: ListParams) -> dict[str, Any]:
 # --- The landscape layout: pillars, foundation-hosted projects, members -------------------
 
 
+# A box of the landscape layout shows at most this many tiles (in landscape order), then a
+# link to the whole subcategory: a directory of 100,000 entries stays one readable page.
+LANDSCAPE_BOX_LIMIT = 24
+
+
+@dataclass
+class Box:
+    category: Category
+    items: list[Project]
+    total: int
+
+    @property
+    def more(self) -> int:
+        return max(0, self.total - len(self.items))
+
+
 @dataclass
 class LandscapeSection:
     kind: str  # "pillar", "foundation" or "members"
     category: Category
-    boxes: list[tuple[Category, list[Project]]]
+    boxes: list[Box]
 
     @property
     def count(self) -> int:
-        return sum(len(projects) for _, projects in self.boxes)
+        return sum(box.total for box in self.boxes)
 
 
-def landscape_sections(projects, *, keep_empty: bool = False) -> list[LandscapeSection]:
+def landscape_top(params: ListParams, *, limit: int = LANDSCAPE_BOX_LIMIT):
+    """The first ``limit`` entries of each primary category (landscape order), with what a
+    tile shows, and the number of entries of each category: two queries at any size."""
+    ranked = (
+        _base(params)
+        .order_by()
+        .annotate(
+            box_rank=Window(
+                RowNumber(), partition_by=[F("category_id")], order_by=[F("position"), F("pk")]
+            )
+        )
+        .filter(box_rank__lte=limit)
+        .values("pk")
+    )
+    top = project_list(params).filter(pk__in=ranked)
+    totals = _grouped(_base(params), "category_id")
+    return top, totals
+
+
+def landscape_sections(
+    projects, *, keep_empty: bool = False, totals: dict[int, int] | None = None
+) -> list[LandscapeSection]:
     """Group entries (already fetched or lazy) by their primary category, in landscape order:
-    the pillars, then the foundation-hosted projects, then the members by tier."""
+    the pillars, then the foundation-hosted projects, then the members by tier.
+
+    ``totals`` (entries per category) tells how many a box has beyond those given."""
     by_category: dict[int, list[Project]] = {}
     for project in projects:
         by_category.setdefault(project.category_id, []).append(project)
     for items in by_category.values():
         items.sort(key=lambda p: (p.position, p.pk))
+    totals = totals or {}
     kinds = {
         settings.LANDSCAPE_PROJECTS_CATEGORY: "foundation",
         settings.LANDSCAPE_MEMBERS_CATEGORY: "members",
     }
+
+    def box(category: Category) -> Box:
+        items = by_category.get(category.pk, [])
+        return Box(category, items, max(len(items), totals.get(category.pk, 0)))
+
     sections = []
     for pillar in category_tree():
-        boxes = [(sub, by_category.get(sub.pk, [])) for sub in pillar.children.all()]
+        boxes = [box(sub) for sub in pillar.children.all()]
         if pillar.pk in by_category:  # entries filed on the pillar itself
-            boxes.insert(0, (pillar, by_category[pillar.pk]))
+            boxes.insert(0, box(pillar))
         if not keep_empty:
-            boxes = [(sub, items) for sub, items in boxes if items]
+            boxes = [b for b in boxes if b.items]
         if boxes or keep_empty:
             sections.append(LandscapeSection(kinds.get(pillar.name, "pillar"), pillar, boxes))
     order = {"pillar": 0, "foundation": 1, "members": 2}

@@ -17,13 +17,17 @@ from django.views.decorators.vary import vary_on_headers
 from projects import selectors
 from projects.forms import FilterForm, ReportForm
 from projects.models import Category, Maturity, Project
-from projects.web.cache import cached_fragment
+from projects.web.cache import cached_fragment, cached_page
 from projects.web.reports import client_ip, create_user_report, report_allowed
 
 
 @require_GET
 @vary_on_headers("HX-Request")
 def landscape(request):
+    return cached_page(request, "landscape", lambda: _landscape(request))
+
+
+def _landscape(request):
     form = FilterForm(request.GET)
     params = form.params()
     view = form.view_mode
@@ -31,14 +35,19 @@ def landscape(request):
     flat = bool(params.q) or bool(params.sort)
 
     def render_results() -> str:
-        projects = list(selectors.project_list(params))
+        if flat:
+            projects, sections = list(selectors.project_list(params)), None
+        else:
+            top, totals = selectors.landscape_top(params)
+            projects = list(top)
+            sections = selectors.landscape_sections(projects, totals=totals)
         context = {
             "params": params,
             "view": view,
             "flat": flat,
             "projects": projects,
             "count": len(projects),
-            "sections": None if flat else selectors.landscape_sections(projects),
+            "sections": sections,
         }
         return render_to_string("projects/_results.html", context)
 

@@ -12,6 +12,8 @@ import time
 from collections.abc import Callable
 
 from django.core.cache import cache
+from django.http import HttpResponse
+from django.utils.cache import patch_vary_headers
 
 VERSION_KEY = "web:fragments:version"
 FRAGMENT_TIMEOUT = 60 * 60
@@ -50,3 +52,28 @@ def cached_fragment(name: str, parts: tuple, render: Callable[[], str]) -> str:
         html = render()
         cache.set(key, html, FRAGMENT_TIMEOUT)
     return html
+
+
+def cached_page(request, name: str, build: Callable[[], HttpResponse]) -> HttpResponse:
+    """A whole page for a visitor without cookies (nothing personal: no session, no
+    messages, no CSRF token), under the same version as the fragments; anyone else, and
+    any answer but a 200 without cookies, is built as usual."""
+    if request.method != "GET" or request.COOKIES:
+        return build()
+    key = fragment_key(f"page:{name}", request.get_full_path(), request.headers.get("HX-Request"))
+    hit = cache.get(key)
+    if hit is not None:
+        content, headers = hit
+        response = HttpResponse(content)
+        for header, value in headers:
+            response[header] = value
+        patch_vary_headers(response, ("Cookie",))  # what the session would have added
+        return response
+    response = build()
+    if response.status_code == 200 and not response.cookies and not response.streaming:
+        kept = [(h, v) for h, v in response.items() if h.lower() in _PAGE_HEADERS]
+        cache.set(key, (response.content, kept), FRAGMENT_TIMEOUT)
+    return response
+
+
+_PAGE_HEADERS = {"content-type", "hx-push-url", "vary"}

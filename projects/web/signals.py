@@ -7,7 +7,14 @@ from django.db.models import Q
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
-from projects.models import Category, Finding, Project, RepositoryStatus, SecondaryCategory
+from projects.models import (
+    Category,
+    Finding,
+    Maintainer,
+    Project,
+    RepositoryStatus,
+    SecondaryCategory,
+)
 from projects.search import update_search_categories
 from projects.web.cache import bump_version
 
@@ -40,7 +47,8 @@ def _category_saved(sender, instance, raw=False, created=False, **kwargs):
     update_search_categories(ids)
 
 
-for _model in (Project, Category, RepositoryStatus, Finding):
+# Maintainers: the API shows them (api.caching keeps validators under this version too).
+for _model in (Project, Category, RepositoryStatus, Finding, Maintainer):
     post_save.connect(bump_version, sender=_model, dispatch_uid=f"web_bump_save_{_model.__name__}")
     post_delete.connect(
         bump_version, sender=_model, dispatch_uid=f"web_bump_delete_{_model.__name__}"
