@@ -132,11 +132,16 @@ def _postgres_search(queryset, parsed: ParsedQuery):
     plain = " ".join(parsed.positive_words)
     vector = _BaseTableColumn("search_vector", SearchVectorField())
     queryset = queryset.alias(
-        _search_vector=vector, _name_similarity=TrigramSimilarity(Lower("name"), plain)
+        _search_vector=vector,
+        _name_similarity=TrigramSimilarity(Lower("name"), plain),
+        _lower_name=Lower("name"),
     )
     match = Q(_search_vector=tsquery)
     if plain:
-        typo = Q(_name_similarity__gte=TRIGRAM_THRESHOLD)
+        # pg_trgm's % operator (similarity above pg_trgm.similarity_threshold, 0.3 by
+        # default, as TRIGRAM_THRESHOLD) can use the trigram index on lower(name); a
+        # comparison of similarity() with a number reads every row.
+        typo = Q(_lower_name__trigram_similar=plain)
         if parsed.negative_words:  # a typo match must still honour "-word"
             excluded = " | ".join(f"'{w}'" for w in parsed.negative_words)
             typo &= ~Q(_search_vector=SearchQuery(excluded, search_type="raw", config="english"))

@@ -114,11 +114,14 @@ def category_with_descendants(slug: str) -> list[int]:
 
 
 def _in_category(slug: str) -> Q:
-    """Entries in this category or below it, by primary category or through second_path."""
-    secondary = SecondaryCategory.objects.filter(
-        Q(category__slug=slug) | Q(category__parent__slug=slug), project=OuterRef("pk")
-    )
-    return Q(category__slug=slug) | Q(category__parent__slug=slug) | Q(Exists(secondary))
+    """Entries in this category or below it, by primary category or through second_path.
+
+    The slug is resolved to ids first (one small query): a condition on the entry's own
+    category_id can use its index, where a join on the category's slug cannot.
+    """
+    ids = category_with_descendants(slug)
+    listed_there = SecondaryCategory.objects.filter(category_id__in=ids).values("project_id")
+    return Q(category_id__in=ids) | Q(pk__in=listed_there)
 
 
 def project_filter(
