@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 from urllib.parse import urlsplit
 
 GITHUB = "github.com"
@@ -67,6 +68,14 @@ class RepoRef:
             and self.host == other.host
             and self.full_name.lower() == other.full_name.lower()
         )
+
+    def moved_to(self, full_name: Any) -> RepoRef | None:
+        """The repository the forge answered with, when it is not this one (a rename or a
+        transfer); None when it is the same (case aside) or the name is unusable."""
+        if not isinstance(full_name, str):
+            return None
+        current = RepoRef.from_full_name(self.host, full_name)
+        return current if current is not None and not self.same_repo(current) else None
 
     @classmethod
     def from_full_name(cls, host: str, full_name: str) -> RepoRef | None:
@@ -257,3 +266,12 @@ def epoch_to_datetime(value: object) -> datetime | None:
         return datetime.fromtimestamp(seconds, tz=UTC)
     except (OverflowError, OSError, ValueError):
         return None
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def int_or_none(value: Any) -> int | None:
+    """An integer from a JSON body, refusing booleans (JSON true is not a count)."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
@@ -12,7 +12,6 @@ import httpx
 from django.conf import settings
 
 from .base import (
-    GITHUB,
     AuthenticationFailed,
     RateLimited,
     RepoObservation,
@@ -20,7 +19,9 @@ from .base import (
     SourceError,
     TransientError,
     epoch_to_datetime,
+    int_or_none,
     parse_timestamp,
+    utcnow,
 )
 from .http import Fetched, SourceClient, same_origin
 
@@ -32,10 +33,6 @@ _RATE_LIMIT_ERROR_TYPES = frozenset({"RATE_LIMITED", "RATE_LIMIT"})
 _REDIRECTS = frozenset({301, 302, 307, 308})
 
 Clock = Callable[[], datetime]
-
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 def rate_limit_from_response(
@@ -92,10 +89,6 @@ def _license(info: Any, *, spdx_key: str, name_key: str) -> str | None:
     return str(name) if name else None
 
 
-def _int(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
 class _GitHubClient(SourceClient):
     def _auth_headers(self) -> dict[str, str]:
         headers = {"X-GitHub-Api-Version": API_VERSION}
@@ -110,7 +103,7 @@ class GitHubREST(_GitHubClient):
 
     source_name = "github-rest"
 
-    def __init__(self, *, clock: Clock = _utcnow, **kwargs: Any) -> None:
+    def __init__(self, *, clock: Clock = utcnow, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._clock = clock
 
@@ -183,19 +176,18 @@ class GitHubREST(_GitHubClient):
         self, ref: RepoRef, data: Mapping[str, Any], *, etag: str | None
     ) -> RepoObservation:
         full_name = str(data["full_name"])
-        current = RepoRef.from_full_name(GITHUB, full_name)
         # A followed 301 whose target has the same name (case aside) is no move.
-        moved_to = current if current is not None and not ref.same_repo(current) else None
+        moved_to = ref.moved_to(full_name)
         owner = data.get("owner") if isinstance(data.get("owner"), Mapping) else {}
         return RepoObservation(
             ref=ref,
             found=True,
             archived=bool(data.get("archived")),
             pushed_at=parse_timestamp(data.get("pushed_at")),
-            stars=_int(data.get("stargazers_count")),
-            forks=_int(data.get("forks_count")),
+            stars=int_or_none(data.get("stargazers_count")),
+            forks=int_or_none(data.get("forks_count")),
             # REST counts open pull requests as issues; GraphQL does not.
-            open_issues=_int(data.get("open_issues_count")),
+            open_issues=int_or_none(data.get("open_issues_count")),
             license=_license(data.get("license"), spdx_key="spdx_id", name_key="name"),
             description=data.get("description"),
             url=data.get("html_url"),
@@ -327,7 +319,7 @@ class GitHubGraphQL(_GitHubClient):
     source_name = "github-graphql"
     batch_size = GRAPHQL_BATCH_SIZE
 
-    def __init__(self, *, clock: Clock = _utcnow, **kwargs: Any) -> None:
+    def __init__(self, *, clock: Clock = utcnow, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._clock = clock
         self.last_rate_limit = RateLimitInfo()
@@ -446,9 +438,9 @@ class GitHubGraphQL(_GitHubClient):
     def _rate_limit(self, node: Any, response: Fetched) -> RateLimitInfo:
         if isinstance(node, Mapping):
             return RateLimitInfo(
-                limit=_int(node.get("limit")),
-                remaining=_int(node.get("remaining")),
-                cost=_int(node.get("cost")),
+                limit=int_or_none(node.get("limit")),
+                remaining=int_or_none(node.get("remaining")),
+                cost=int_or_none(node.get("cost")),
                 reset_at=parse_timestamp(node.get("resetAt")),
             )
         remaining = response.headers.get("x-ratelimit-remaining")
@@ -459,12 +451,7 @@ class GitHubGraphQL(_GitHubClient):
 
     def _observation(self, ref: RepoRef, node: Mapping[str, Any]) -> RepoObservation:
         name_with_owner = node.get("nameWithOwner")
-        current = (
-            RepoRef.from_full_name(GITHUB, name_with_owner)
-            if isinstance(name_with_owner, str)
-            else None
-        )
-        moved_to = current if current is not None and not ref.same_repo(current) else None
+        moved_to = ref.moved_to(name_with_owner)
         branch = node.get("defaultBranchRef")
         target = branch.get("target") if isinstance(branch, Mapping) else None
         release = node.get("latestRelease")
@@ -481,9 +468,11 @@ class GitHubGraphQL(_GitHubClient):
             last_release_at=parse_timestamp(release.get("publishedAt"))
             if isinstance(release, Mapping)
             else None,
-            stars=_int(node.get("stargazerCount")),
-            forks=_int(node.get("forkCount")),
-            open_issues=_int(issues.get("totalCount")) if isinstance(issues, Mapping) else None,
+            stars=int_or_none(node.get("stargazerCount")),
+            forks=int_or_none(node.get("forkCount")),
+            open_issues=int_or_none(issues.get("totalCount"))
+            if isinstance(issues, Mapping)
+            else None,
             license=_license(node.get("licenseInfo"), spdx_key="spdxId", name_key="name"),
             description=node.get("description"),
             url=node.get("url"),

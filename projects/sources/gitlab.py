@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
 from django.conf import settings
 
 from .base import (
-    GITLAB,
     AuthenticationFailed,
     RateLimited,
     RepoObservation,
@@ -18,25 +17,19 @@ from .base import (
     SourceError,
     TransientError,
     epoch_to_datetime,
+    int_or_none,
     parse_timestamp,
+    utcnow,
 )
 from .http import Fetched, SourceClient
 
 DEFAULT_RATE_LIMIT_WAIT = timedelta(seconds=60)
 
 
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-def _int(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
 class GitLabClient(SourceClient):
     source_name = "gitlab"
 
-    def __init__(self, *, clock: Callable[[], datetime] = _utcnow, **kwargs: Any) -> None:
+    def __init__(self, *, clock: Callable[[], datetime] = utcnow, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._clock = clock
 
@@ -90,8 +83,7 @@ class GitLabClient(SourceClient):
             raise TransientError(f"unexpected project body for {ref}")
         path = str(data["path_with_namespace"])
         # GitLab follows redirect routes of renamed/transferred projects and answers 200.
-        current = RepoRef.from_full_name(GITLAB, path)
-        moved_to = current if current is not None and not ref.same_repo(current) else None
+        moved_to = ref.moved_to(path)
         license_info = data.get("license")
         namespace = data.get("namespace")
         avatar = data.get("avatar_url") or (
@@ -103,10 +95,10 @@ class GitLabClient(SourceClient):
             archived=bool(data.get("archived")),
             # GitLab's closest equivalent of pushed_at also moves with issue activity.
             pushed_at=parse_timestamp(data.get("last_activity_at")),
-            stars=_int(data.get("star_count")),
-            forks=_int(data.get("forks_count")),
+            stars=int_or_none(data.get("star_count")),
+            forks=int_or_none(data.get("forks_count")),
             # Absent when the project has issues disabled.
-            open_issues=_int(data.get("open_issues_count")),
+            open_issues=int_or_none(data.get("open_issues_count")),
             license=str(license_info.get("name"))
             if isinstance(license_info, Mapping) and license_info.get("name")
             else None,
