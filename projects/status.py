@@ -105,38 +105,37 @@ def repositories_sync(*, projects: Iterable[Project] | None = None) -> int:
     forgets what it knew of the old repository.
     """
     created = 0
-    candidates = (
+    candidates = list(
         projects
         if projects is not None
-        else (Project.objects.published().exclude(repo_url=None).only("id", "repo_url"))
+        else Project.objects.published().exclude(repo_url=None).only("id", "repo_url")
     )
+    # One query for the existing rows: beat runs this over every entry each 15 minutes.
+    rows = {
+        row.project_id: row
+        for row in RepositoryStatus.objects.filter(
+            is_primary=True, project_id__in=[p.pk for p in candidates]
+        )
+    }
     for project in candidates:
         ref = parse_repo_url(project.repo_url or "")
-        row = RepositoryStatus.objects.filter(project=project, is_primary=True).first()
-        if ref is None:
-            if row is not None:
-                row.delete()
-            continue
-        if row and (row.host, row.owner.lower(), row.name.lower()) == (
-            ref.host,
-            ref.owner.lower(),
-            ref.name.lower(),
+        row = rows.get(project.pk)
+        if (
+            row
+            and ref
+            and (row.host, row.owner.lower(), row.name.lower())
+            == (
+                ref.host,
+                ref.owner.lower(),
+                ref.name.lower(),
+            )
         ):
             continue
         try:
             with transaction.atomic():
-                if row is None:
-                    RepositoryStatus.objects.create(
-                        project=project,
-                        is_primary=True,
-                        url=ref.url,
-                        host=ref.host,
-                        owner=ref.owner,
-                        name=ref.name,
-                    )
-                    created += 1
-                else:
+                if row is not None:
                     row.delete()
+                if ref is not None:
                     RepositoryStatus.objects.create(
                         project=project,
                         is_primary=True,
@@ -145,6 +144,7 @@ def repositories_sync(*, projects: Iterable[Project] | None = None) -> int:
                         owner=ref.owner,
                         name=ref.name,
                     )
+                    created += row is None
         except IntegrityError:
             # Two entries naming one repository: the first keeps the observations.
             logger.warning("repository %s is listed by more than one entry", ref.full_name)
