@@ -1,37 +1,58 @@
-"""ETag, Last-Modified and Cache-Control for the API's reads, computed from a few aggregates
-(never by rendering the body), so that a conditional GET answers 304 cheaply.
+"""ETag, Last-Modified and Cache-Control for the API's reads (never computed by rendering
+the body), so that a conditional GET answers 304 cheaply, and the rendered JSON of
+anonymous list reads, kept so that a repeated read costs one cache round trip.
 
-What a representation shows comes from entries, their repository statuses, findings,
-maintainers and categories; the validators combine the newest change time and the row
-count of each (a deletion changes a count), the query string, the representation chosen
-and who is asking (staff and submitters see more than the public).
+Lists and the directory-wide reads (categories, stats, findings, exports) hang on the
+directory's data version (projects.web.cache): every save or delete of an entry, a
+category, a repository status, a finding, a maintainer or a second_path row bumps it, and
+services bump it after bulk writes. Their ETag combines that version with the full path,
+the representation chosen and who is asking (staff and submitters see more than the
+public); their Last-Modified is the time of the last bump. No query runs over the entries.
+When the cache cannot give the version (Redis away), these reads carry no validators and
+are computed every time: never a 304 on an ETag that might be stale.
+
+One entry's validators still come from the entry and its related rows (a few indexed
+queries): the newest change time and the row count of each (a deletion changes a count).
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
 from django.core.cache import cache
 from django.db import connection
-from django.db.models import Count, Max
+from django.http import HttpResponse
 from django.utils.cache import get_conditional_response, patch_vary_headers
 from django.utils.http import http_date
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
 from projects.models import Category, Finding, Maintainer, RepositoryStatus
+from projects.web import near
+from projects.web.cache import VERSION_KEY, known_version, read_version, version_time
 
 PUBLIC_MAX_AGE = 60
-# How long validators and anonymous list bodies are kept under one data version (as the
-# web fragments): every save or delete the representations read bumps the version
-# (projects.web.signals); this bounds what a bulk write that sends no signal leaves stale.
+# How long an anonymous list body is kept (as the web fragments): every save or delete the
+# representations read bumps the version (projects.web.signals), which makes it stale at
+# once; this bounds what a bulk write that sends no signal and no bump_version() leaves.
 CACHE_TIMEOUT = 60 * 60
+CONDITIONAL_HEADERS = (
+    "HTTP_IF_NONE_MATCH",
+    "HTTP_IF_MODIFIED_SINCE",
+    "HTTP_IF_MATCH",
+    "HTTP_IF_UNMODIFIED_SINCE",
+)
 
 
 @dataclass(frozen=True)
 class Validators:
-    etag: str
+    # None when nothing can be said (the data version is unknown): no 304, no ETag header.
+    etag: str | None
     last_modified: datetime | None
 
 
@@ -83,17 +104,6 @@ def _build(request, parts: tuple, times: list) -> Validators:
     return Validators(etag=etag, last_modified=max(moments) if moments else None)
 
 
-def queryset_validators(request, queryset) -> Validators:
-    """For a list: the filtered entries' newest change and count, and the related tables."""
-    own = queryset.order_by().aggregate(updated=Max("updated"), n=Count("pk", distinct=True))
-    related = _related_state(None)
-    return _build(
-        request,
-        (own["updated"], own["n"], related),
-        [own["updated"], related[0], related[2], related[3], related[6]],
-    )
-
-
 def object_validators(request, project) -> Validators:
     related = _related_state(project.pk)
     return _build(
@@ -103,46 +113,131 @@ def object_validators(request, project) -> Validators:
     )
 
 
-def global_validators(request, queryset) -> Validators:
-    """For the aggregates (categories, stats, findings, exports): same as a list."""
-    return queryset_validators(request, queryset)
+# --- Lists and directory-wide reads: the data version -----------------------------------------
 
 
-def _cache_key(kind: str, request) -> str:
-    from projects.web.cache import current_version
+def _version_etag(version: int, path: str, media: str, audience: str) -> str:
+    key = repr(("version", version, path, media, audience))
+    return '"' + hashlib.sha256(key.encode()).hexdigest()[:32] + '"'
 
+
+def version_validators(request, version: int | None) -> Validators:
+    """A list's validators under the data ``version`` (None: unknown, no validators)."""
+    if version is None:
+        return Validators(etag=None, last_modified=None)
     media = getattr(request, "accepted_media_type", "") or ""
-    parts = repr((request.get_full_path(), media, _audience(request)))
-    return f"api:{kind}:v{current_version()}:{hashlib.sha256(parts.encode()).hexdigest()[:32]}"
+    etag = _version_etag(version, request.get_full_path(), media, _audience(request))
+    return Validators(etag=etag, last_modified=version_time(version))
 
 
-def cached_validators(request, compute) -> Validators:
-    """``compute()``'s validators, kept in the cache under the current data version: a
-    conditional GET that still holds is answered without a query over the entries."""
-    key = _cache_key("validators", request)
-    hit = cache.get(key)
-    if hit is not None:
-        return Validators(*hit)
-    validators = compute()
-    cache.set(key, (validators.etag, validators.last_modified), CACHE_TIMEOUT)
-    return validators
+def list_validators(request) -> Validators:
+    """For a read whose body is not kept (exports, the browsable API): one cache read."""
+    return version_validators(request, read_version())
 
 
-def cached_body(request, validators: Validators, compute):
-    """The data of an anonymous read, kept under its ETag (which names the query, the
-    representation and the data state); others' reads are computed every time."""
-    if request.user.is_authenticated:
-        return compute()
-    key = f"api:body:{validators.etag.strip(chr(34))}"
-    data = cache.get(key)
-    if data is None:
+def _conditional(request) -> bool:
+    meta = request.META
+    return any(header in meta for header in CONDITIONAL_HEADERS)
+
+
+def body_cacheable(request) -> bool:
+    """Only anonymous reads rendered by the JSON renderer keep their bytes (whatever the
+    browsable API, CSV or YAML would render is computed every time); those that
+    keep_anonymous_reads() answers are kept there, whole, not here."""
+    renderer = getattr(request, "accepted_renderer", None)
+    return (
+        request.method in ("GET", "HEAD")
+        and not request.user.is_authenticated
+        and isinstance(renderer, JSONRenderer)
+        and not plain_anonymous_read(request._request)
+    )
+
+
+def _body_key(request) -> str:
+    # Anonymous only; the version is in the value (the ETag), so that the version and the
+    # body are read in one round trip.
+    media = getattr(request, "accepted_media_type", "") or ""
+    parts = repr((request.get_full_path(), media))
+    return f"api:body:{hashlib.sha256(parts.encode()).hexdigest()[:32]}"
+
+
+def _kept(hit, validators: Validators) -> bytes | None:
+    if isinstance(hit, tuple) and len(hit) == 2 and hit[0] == validators.etag:
+        return hit[1] if isinstance(hit[1], bytes) else None
+    return None
+
+
+class RenderedResponse(Response):
+    """A Response whose body was rendered before, by the renderer the request negotiated,
+    for the same media type: sent as is, with the Content-Type that renderer sets."""
+
+    def __init__(self, content: bytes, **kwargs):
+        self._content_bytes = content
+        self._decoded = None
+        super().__init__(data=None, **kwargs)
+
+    @property
+    def data(self):
+        # Nothing on the way out reads it; a test or a debugging session may.
+        if self._decoded is None and self._content_bytes:
+            self._decoded = json.loads(self._content_bytes)
+        return self._decoded
+
+    @data.setter
+    def data(self, value):
+        self._decoded = value
+
+    @property
+    def rendered_content(self):
+        renderer = self.accepted_renderer
+        content_type = self.content_type
+        if content_type is None and renderer.charset is not None:
+            content_type = f"{renderer.media_type}; charset={renderer.charset}"
+        elif content_type is None:
+            content_type = renderer.media_type
+        self["Content-Type"] = content_type
+        return self._content_bytes
+
+
+def respond(request, view, compute: Callable[[], object]) -> Response:
+    """A list or a directory-wide read: 304 when the client's validators hold; else the
+    body kept for an anonymous JSON read under the current version; else ``compute()``'s
+    data (rendered once and kept, for an anonymous JSON read).
+
+    Cache reads: one round trip (the version, and the body when the read is not
+    conditional); a conditional read that is not answered 304 reads the body after."""
+    cacheable = body_cacheable(request)
+    body_key = _body_key(request) if cacheable else None
+    hit = None
+    if cacheable and not _conditional(request):
+        found = cache.get_many([VERSION_KEY, body_key])
+        validators = version_validators(request, known_version(found.get(VERSION_KEY)))
+        hit = found.get(body_key)
+    else:
+        validators = list_validators(request)
+        if (response := not_modified(request, validators)) is not None:
+            return response
+        if cacheable and validators.etag is not None:
+            hit = cache.get(body_key)
+    if validators.etag is None:  # the version is unknown: compute, keep nothing
+        return apply_headers(request, Response(compute()), validators)
+    content = _kept(hit, validators)
+    if content is None and cacheable:
         data = compute()
-        cache.set(key, data, CACHE_TIMEOUT)
-    return data
+        content = request.accepted_renderer.render(
+            data, request.accepted_media_type, view.get_renderer_context()
+        )
+        cache.set(body_key, (validators.etag, content), CACHE_TIMEOUT)
+    if content is not None:
+        return apply_headers(request, RenderedResponse(content), validators)
+    return apply_headers(request, Response(compute()), validators)
 
 
 def not_modified(request, validators: Validators) -> Response | None:
-    """A 304 (or 412) for a conditional GET whose validators still hold, else None."""
+    """A 304 (or 412) for a conditional GET whose validators still hold, else None (always
+    None without validators: an unknown data version never answers from the client's copy)."""
+    if validators.etag is None:
+        return None
     # HTTP dates have whole seconds: compare on those, or If-Modified-Since never matches.
     timestamp = int(validators.last_modified.timestamp()) if validators.last_modified else None
     response = get_conditional_response(
@@ -155,7 +250,8 @@ def not_modified(request, validators: Validators) -> Response | None:
 
 
 def apply_headers(request, response, validators: Validators):
-    response["ETag"] = validators.etag
+    if validators.etag is not None:
+        response["ETag"] = validators.etag
     if validators.last_modified is not None:
         response["Last-Modified"] = http_date(validators.last_modified.timestamp())
     if request.user.is_authenticated:
@@ -164,3 +260,118 @@ def apply_headers(request, response, validators: Validators):
         response["Cache-Control"] = f"public, max-age={PUBLIC_MAX_AGE}"
     patch_vary_headers(response, ("Accept", "Authorization", "Cookie"))
     return response
+
+
+# --- Anonymous JSON reads, answered before DRF ----------------------------------------------
+#
+# A visitor without credentials or cookies who asks for JSON gets what DRF would answer
+# (the first renderer is JSON; the audience is "anon"), so a kept answer, or a 304, can be
+# given before DRF's request wrapping, authentication, negotiation and throttles: the
+# cheapest answers cost one cache round trip on top of the middleware. The view's
+# throttles still count them (a refusal is left to DRF, which answers the 429).
+
+PLAIN_MEDIA = "application/json"
+_PLAIN_ACCEPT = {"", "*/*", "application/json"}
+_KEPT_HEADERS = {"content-type", "allow", "vary", "cache-control", "etag", "last-modified"}
+
+
+def plain_anonymous_read(request) -> bool:
+    """A GET without credentials or cookies, asking for JSON (or anything) by its headers."""
+    meta = request.META
+    return (
+        request.method == "GET"
+        and not request.COOKIES
+        and "HTTP_AUTHORIZATION" not in meta
+        and "format" not in request.GET
+        and meta.get("HTTP_ACCEPT", "").strip() in _PLAIN_ACCEPT
+    )
+
+
+def _kept_key(path: str) -> str:
+    return f"api:kept:{hashlib.sha256(path.encode()).hexdigest()[:32]}"
+
+
+def serve_kept(request) -> HttpResponse | None:
+    """The kept answer to this read (200), or a 304 when the client's copy still holds;
+    None when neither can be told from the cache (then DRF answers). The worker's own copy
+    (projects.web.near) answers first; the shared cache after."""
+    path = request.get_full_path()
+    key = _kept_key(path)
+    version = near.version(read_version)
+    if version is None:
+        return None
+    expected = _version_etag(version, path, PLAIN_MEDIA, "anon")
+    hit = near.get(key, version)
+    if hit is None:
+        stored = cache.get(key)
+        if not (isinstance(stored, tuple) and len(stored) == 3 and stored[0] == expected):
+            return None  # nothing kept, or kept under an older version
+        hit = stored
+        near.put(key, version, hit, len(hit[1]))
+    etag, content, headers = hit
+    if _conditional(request):
+        moment = int(version_time(version).timestamp())
+        answer = get_conditional_response(request, etag=etag, last_modified=moment)
+        if answer is None:
+            pass
+        elif answer.status_code == 304:
+            response = HttpResponse(status=304)
+            for header, value in headers:
+                if header.lower() != "content-type":
+                    response[header] = value
+            return response
+        else:  # a failed precondition (412): DRF's own answer
+            return None
+    response = HttpResponse(content)
+    for header, value in headers:
+        response[header] = value
+    return response
+
+
+def keep(request, response) -> None:
+    """Keep an anonymous JSON read's final answer (body and headers) when its ETag is the
+    data version's: what serve_kept() gives back until the version moves."""
+    etag = response.get("ETag")
+    if response.status_code != 200 or not etag or getattr(response, "streaming", False):
+        return
+    version = near.version(read_version)
+    path = request.get_full_path()
+    if version is None or etag != _version_etag(version, path, PLAIN_MEDIA, "anon"):
+        return  # an entry's own validators, or the data moved meanwhile
+    if hasattr(response, "render") and not getattr(response, "is_rendered", True):
+        response.render()
+    headers = [(h, v) for h, v in response.items() if h.lower() in _KEPT_HEADERS]
+    value = (etag, response.content, headers)
+    cache.set(_kept_key(path), value, CACHE_TIMEOUT)
+    near.put(_kept_key(path), version, value, len(response.content))
+
+
+def _throttles_allow(view_class, request) -> bool:
+    instance = view_class()
+    return all(throttle.allow_request(request, instance) for throttle in instance.get_throttles())
+
+
+def keep_anonymous_reads(view):
+    """Wrap a DRF view: plain anonymous reads are answered from what keep() kept."""
+
+    @functools.wraps(view)
+    def wrapped(request, *args, **kwargs):
+        plain = plain_anonymous_read(request)
+        kept = serve_kept(request) if plain else None
+        # Counted by the throttles only when answered here; DRF counts the others.
+        if kept is not None and _throttles_allow(view.cls, request):
+            return kept
+        response = view(request, *args, **kwargs)
+        if plain:
+            keep(request, response)
+        return response
+
+    return wrapped
+
+
+class KeptReadsMixin:
+    """For views whose reads hang on the data version (lists, categories, stats)."""
+
+    @classmethod
+    def as_view(cls, *args, **kwargs):
+        return keep_anonymous_reads(super().as_view(*args, **kwargs))

@@ -8,6 +8,7 @@ from datetime import UTC
 import django_filters
 from django import forms
 from django.db.models import F
+from django.db.models.functions import Lower
 from django_filters.constants import EMPTY_VALUES
 from drf_spectacular.utils import extend_schema_field
 
@@ -90,7 +91,9 @@ class ProjectOrderingFilter(django_filters.OrderingFilter):
             ordering.append(
                 expression.desc(nulls_last=True) if descending else expression.asc(nulls_last=True)
             )
-        return qs.order_by(*ordering, "name", "pk")
+        # Ties by lower-case name, as the web pages and the Listing rows (whose index
+        # answers ordering=-stars) sort them.
+        return qs.order_by(*ordering, Lower("name"), "pk")
 
 
 class ProjectFilter(django_filters.FilterSet):
@@ -191,3 +194,33 @@ class FindingFilter(django_filters.FilterSet):
     class Meta:
         model = Finding
         fields: list[str] = []
+
+
+# Parameters that FacetCount rows can answer a count for; the others only order or page.
+FACET_COUNTABLE = {"category", "maturity", "health", "license", "has_findings"}
+PAGING = {"ordering", "page", "page_size", "format"}
+
+
+def facet_list_params(request):
+    """The request as ListParams when FacetCount and Listing rows can answer it exactly (an
+    anonymous visitor, PostgreSQL, only facet filters); None: ask the entries."""
+    from projects.selectors import ListParams, facet_table_available
+
+    if request.user.is_authenticated:  # staff and submitters also see unpublished entries
+        return None
+    if not set(request.query_params) <= FACET_COUNTABLE | PAGING or not facet_table_available():
+        return None
+    filterset = ProjectFilter(
+        request.query_params, queryset=Project.objects.none(), request=request
+    )
+    if not filterset.is_valid():
+        return None
+    data = filterset.form.cleaned_data
+    return ListParams(
+        category=data["category"].slug if data.get("category") else "",
+        maturity=tuple(data.get("maturity") or ()),
+        health=tuple(data.get("health") or ()),
+        license=data.get("license") or "",
+        has_findings=data.get("has_findings"),
+        show_archived=True,  # the API lists archived entries unless maturity says otherwise
+    )

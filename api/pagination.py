@@ -1,9 +1,91 @@
+from django.core.paginator import InvalidPage, Page, Paginator
+from django.db.models import Count, Window
+from django.utils.functional import cached_property
+from rest_framework.exceptions import NotFound
 from rest_framework.pagination import PageNumberPagination
+
+from projects.selectors import facet_table_count, listing_page_ids
 
 
 class ProjectPagination(PageNumberPagination):
-    """``{count, next, previous, results}``; ``page_size`` up to 200."""
+    """``{count, next, previous, results}``; ``page_size`` up to 200.
+
+    When the view can tell that only facets filter the list (``facet_params``: an
+    anonymous visitor on PostgreSQL), the count comes from the FacetCount rows and, for
+    ordering=-stars, the page's ids from the Listing rows; a ranked search gets its count
+    in the same query as its page. Elsewhere, Django's paginator counts the entries.
+    """
 
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 200
+
+    def paginate_queryset(self, queryset, request, view=None):
+        facets = getattr(view, "facet_params", None)
+        params = facets(request) if facets is not None else None
+        self._known_count = facet_table_count(params) if params is not None else None
+        if params is not None and request.query_params.get("ordering") == "-stars":
+            page = self._page_from_listing(queryset, request, params)
+            self.request, self.page = request, page
+            if page.paginator.num_pages > 1 and self.template is not None:
+                self.display_page_controls = True
+            return list(page)
+        if self._known_count is None and "search_rank" in queryset.query.annotations:
+            page = self._counted_in_window(queryset, request)
+            if page is not None:
+                self.request, self.page = request, page
+                if page.paginator.num_pages > 1 and self.template is not None:
+                    self.display_page_controls = True
+                return list(page)
+        return super().paginate_queryset(queryset, request, view)
+
+    def _page_from_listing(self, queryset, request, params) -> Page:
+        """The page's ids from the Listing rows (an index range per health value, read no
+        deeper than the page), then those entries from ``queryset`` in that order."""
+        size = self.get_page_size(request)
+        paginator = _CountedPaginator(queryset, size)
+        paginator.known_count = self._known_count
+        number = request.query_params.get(self.page_query_param) or 1
+        try:
+            number = paginator.validate_number(number)
+        except InvalidPage as exc:
+            raise NotFound(
+                self.invalid_page_message.format(page_number=number, message=str(exc))
+            ) from exc
+        ids = listing_page_ids(params, offset=(number - 1) * size, limit=size)
+        by_id = {p.pk: p for p in queryset.filter(pk__in=ids)}
+        return Page([by_id[pk] for pk in ids if pk in by_id], number, paginator)
+
+    def _counted_in_window(self, queryset, request) -> Page | None:
+        """A ranked search's page and its count in one query (``COUNT(*) OVER ()``): the
+        matches are found and ranked once, not once more for a COUNT. None (the usual
+        path, with its 404 for a page out of range) when that page is empty."""
+        try:
+            number = int(request.query_params.get(self.page_query_param) or 1)
+        except ValueError:
+            return None
+        size = self.get_page_size(request)
+        if number < 1 or not size:
+            return None
+        bottom = (number - 1) * size
+        rows = list(queryset.annotate(_matches=Window(Count("pk")))[bottom : bottom + size])
+        if not rows:
+            return None
+        paginator = _CountedPaginator(queryset, size)
+        paginator.known_count = rows[0]._matches
+        return Page(rows, number, paginator)
+
+    def django_paginator_class(self, object_list, per_page):
+        paginator = _CountedPaginator(object_list, per_page)
+        paginator.known_count = self._known_count
+        return paginator
+
+
+class _CountedPaginator(Paginator):
+    known_count: int | None = None
+
+    @cached_property
+    def count(self) -> int:
+        if self.known_count is not None:
+            return self.known_count
+        return super().count

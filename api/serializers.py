@@ -2,13 +2,29 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import functools
+import re
+from enum import Enum
+
+from django.conf import settings
 from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
-from rest_framework import serializers
+from rest_framework import ISO_8601, serializers
+from rest_framework.settings import api_settings
 
 from projects.landscape_yml import normalize_repo_url
-from projects.models import Category, Finding, Health, Maturity, Project, Publication
+from projects.models import (
+    Category,
+    Finding,
+    Health,
+    Maturity,
+    Project,
+    Publication,
+    RepositoryStatus,
+)
 from projects.permissions import STAFF_ONLY_FIELDS, SUBMISSION_FIELDS
 from projects.validators import validate_public_url
 
@@ -208,6 +224,237 @@ class ProjectSerializer(serializers.ModelSerializer):
         except NoReverseMatch:  # the badge view (issue 4) serves this path
             path = f"/badge/{project.slug}.svg"
         return _absolute(self.context.get("request"), path)
+
+
+# --- Reads without the field machinery ------------------------------------------------------
+#
+# ProjectSerializer stays the documented schema (drf-spectacular reads it) and the reference;
+# the API's reads build the same dicts with the functions below: DRF's per-row cost (nested
+# serializers built for every entry, a field object per value, reverse() twice per entry) was
+# most of a list's time. tests/api/test_representation.py compares the two on every entry of
+# the fixture data, so that they cannot drift apart.
+
+# Slugs that reverse() and build_absolute_uri() copy into a URL unchanged (the `slug` path
+# converter's characters): these are put into a URL computed once per request. Any other
+# slug takes the serializer's own path (and fails the same way where it fails).
+_PLAIN_SLUG = re.compile(r"[-a-zA-Z0-9_]+")
+# Paths that build_absolute_uri() appends to the scheme and host unchanged.
+_PLAIN_PATH = re.compile(r"/[-a-zA-Z0-9_./~]*")
+_SLUG_PLACEHOLDER = "zq0slug0placeholder0qz"
+
+
+@functools.cache
+def _choice_maps() -> dict[str, dict]:
+    """The ChoiceFields' own value maps (ProjectSerializer's health and publication, the
+    repository's health, a finding's kind and state)."""
+    project = ProjectSerializer().fields
+    finding = FindingInProjectSerializer().fields
+    return {
+        "health": project["health"].choice_strings_to_values,
+        "publication": project["publication"].choice_strings_to_values,
+        "repository_health": RepositorySerializer().fields["health"].choice_strings_to_values,
+        "kind": finding["kind"].choice_strings_to_values,
+        "state": finding["state"].choice_strings_to_values,
+    }
+
+
+def _choice(choices: dict, value):
+    # ChoiceField.to_representation, for the values a model field holds.
+    if value in ("", None):
+        return value
+    if isinstance(value, Enum) and str(value) != str(value.value):
+        value = value.value
+    return choices.get(str(value), value)
+
+
+def _text(value):
+    return None if value is None else str(value)
+
+
+def _integer(value):
+    return None if value is None else int(value)
+
+
+_DRF_DATETIME = serializers.DateTimeField()
+
+
+class ProjectRepresentation:
+    """``ProjectSerializer(project, context={"request": request}).data`` as a plain dict,
+    for reads; one instance per request (it computes the request's URLs once)."""
+
+    def __init__(self, request=None):
+        self.request = request
+        self.choices = _choice_maps()
+        self.iso_dates = str(api_settings.DATETIME_FORMAT).lower() == ISO_8601
+        self.tz = timezone.get_current_timezone() if settings.USE_TZ else None
+        # The scheme and host as build_absolute_uri() writes them (IRI-escaped).
+        self.origin = request.build_absolute_uri("/")[:-1] if request is not None else None
+        placeholder = Project(slug=_SLUG_PLACEHOLDER)
+        self.url_parts = self._split(reverse("api:project-detail", args=[_SLUG_PLACEHOLDER]))
+        self.html_url_parts = self._split(placeholder.get_absolute_url())
+        try:
+            badge = reverse("projects:badge", kwargs={"slug": _SLUG_PLACEHOLDER})
+        except NoReverseMatch:
+            badge = f"/badge/{_SLUG_PLACEHOLDER}.svg"
+        self.badge_url_parts = self._split(badge)
+
+    def _split(self, path: str) -> tuple[str, str] | None:
+        url = _absolute(self.request, path)
+        before, found, after = url.rpartition(_SLUG_PLACEHOLDER)
+        return (before, after) if found else None
+
+    def absolute(self, path: str | None) -> str | None:
+        """``_absolute(request, path)``, without its work for a plain path."""
+        if not path:
+            return None
+        if self.request is None:
+            return path
+        if (
+            _PLAIN_PATH.fullmatch(path)
+            and not path.startswith("//")
+            and "/./" not in path
+            and "/../" not in path
+        ):
+            return self.origin + path
+        return self.request.build_absolute_uri(path)
+
+    def datetime(self, value):
+        """DateTimeField.to_representation (ISO 8601 in the current time zone)."""
+        if not value:
+            return None
+        if (
+            self.iso_dates
+            and self.tz is not None
+            and isinstance(value, dt.datetime)
+            and value.utcoffset() is not None  # aware (naive ones: DRF's own way)
+        ):
+            try:
+                text = value.astimezone(self.tz).isoformat()
+            except OverflowError:
+                return _DRF_DATETIME.to_representation(value)
+            return text[:-6] + "Z" if text.endswith("+00:00") else text
+        return _DRF_DATETIME.to_representation(value)
+
+    def _url(self, parts, slug: str, slow):
+        if parts is not None and _PLAIN_SLUG.fullmatch(slug):
+            return parts[0] + slug + parts[1]
+        return slow()
+
+    def categories(self, project: Project) -> list[dict]:
+        def ref(category: Category, primary: bool) -> dict:
+            path = (
+                f"{category.parent.name} / {category.name}" if category.parent_id else category.name
+            )
+            return {"slug": category.slug, "name": category.name, "path": path, "primary": primary}
+
+        return [ref(project.category, True)] + [
+            ref(sc.category, False) for sc in project.secondarycategory_set.all()
+        ]
+
+    def repository(self, repo: RepositoryStatus) -> dict:
+        return {
+            "url": _text(repo.url),
+            "stars": _integer(repo.stars),
+            "forks": _integer(repo.forks),
+            "open_issues": _integer(repo.open_issues),
+            "pushed_at": self.datetime(repo.pushed_at),
+            "last_release_at": self.datetime(repo.last_release_at),
+            "archived": None if repo.archived is None else bool(repo.archived),
+            "license": _text(repo.license),
+            "health": _choice(self.choices["repository_health"], repo.health),
+            "checked_at": self.datetime(repo.checked_at),
+        }
+
+    def finding(self, finding: Finding) -> dict:
+        return {
+            "id": _integer(finding.id),
+            "kind": _choice(self.choices["kind"], finding.kind),
+            "subject": _text(finding.subject),
+            "state": _choice(self.choices["state"], finding.state),
+            "evidence": finding.evidence,
+            "suggestion": finding.suggestion,
+            "first_seen": self.datetime(finding.first_seen),
+            "last_seen": self.datetime(finding.last_seen),
+        }
+
+    @staticmethod
+    def links(value):
+        if value is None:
+            return None
+        if isinstance(value, list) and all(
+            isinstance(link, dict) and "name" in link and "url" in link for link in value
+        ):
+            return [{"name": _text(link["name"]), "url": _text(link["url"])} for link in value]
+        return LinkSerializer(many=True, read_only=True).to_representation(value)
+
+    def __call__(self, project: Project) -> dict:
+        request, slug = self.request, project.slug
+        repos = getattr(project, "primary_repositories", None)
+        if repos is None:
+            repos = list(project.repositories.filter(is_primary=True).order_by("pk")[:1])
+        findings = getattr(project, "open_findings", None)
+        if findings is None:
+            findings = project.findings.filter(state=Finding.State.OPEN)
+        maintainers = getattr(project, "public_maintainers", None)
+        if maintainers is None:
+            maintainers = project.maintainers.select_related("user").order_by("pk")
+        tags = project.tags
+        logo = project.logo
+        return {
+            "slug": _text(slug),
+            "name": _text(project.name),
+            "url": self._url(
+                self.url_parts,
+                slug,
+                lambda: _absolute(request, reverse("api:project-detail", args=[slug])),
+            ),
+            "html_url": self._url(
+                self.html_url_parts,
+                slug,
+                lambda: _absolute(request, project.get_absolute_url()),
+            ),
+            "description": _text(project.description),
+            "homepage_url": project.homepage_url or None,
+            "repo_url": project.repo_url or None,
+            "documentation_url": project.documentation_url or None,
+            "other_links": self.links(project.other_links),
+            "tags": None if tags is None else [None if tag is None else str(tag) for tag in tags],
+            "twitter_url": project.twitter_url or None,
+            "category": project.category.slug,
+            "categories": self.categories(project),
+            "maturity": project.maturity or None,
+            "health": _choice(self.choices["health"], project.health),
+            "publication": _choice(self.choices["publication"], project.publication),
+            "repository": self.repository(repos[0]) if repos else None,
+            "findings": [self.finding(f) for f in findings],
+            "maintainers": [
+                {"name": m.user.get_full_name() or m.user.get_username(), "role": m.role}
+                for m in maintainers
+            ],
+            "logo_url": self.absolute(logo.url) if logo else None,
+            "badge_url": self._url(self.badge_url_parts, slug, lambda: _badge_url(request, slug)),
+            "created": self.datetime(project.created),
+            "updated": self.datetime(project.updated),
+        }
+
+
+def _badge_url(request, slug: str) -> str:
+    try:
+        path = reverse("projects:badge", kwargs={"slug": slug})
+    except NoReverseMatch:
+        path = f"/badge/{slug}.svg"
+    return _absolute(request, path)
+
+
+def project_representation(project: Project, *, request=None) -> dict:
+    """One entry, exactly as ProjectSerializer(project, context={"request": request}).data."""
+    return ProjectRepresentation(request)(project)
+
+
+def project_representations(projects, *, request=None) -> list[dict]:
+    """Entries (with_project_relations' prefetches), as ProjectSerializer(many=True).data."""
+    build = ProjectRepresentation(request)
+    return [build(project) for project in projects]
 
 
 class CategoryLeafSerializer(serializers.Serializer):

@@ -18,7 +18,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from api import caching
-from api.filters import FindingFilter, ProjectFilter
+from api.filters import FindingFilter, ProjectFilter, facet_list_params
 from api.pagination import ProjectPagination
 from api.permissions import ProjectPermission
 from api.renderers import CSVRenderer, FirstRendererNegotiation, YAMLRenderer
@@ -35,6 +35,8 @@ from api.serializers import (
     ProjectSerializer,
     ProjectWriteSerializer,
     StatsSerializer,
+    project_representation,
+    project_representations,
 )
 from projects.models import (
     Finding,
@@ -101,31 +103,22 @@ def with_project_relations(queryset):
 
 class ConditionalListMixin:
     """ETag/Last-Modified on lists (and details, below): a conditional GET that still holds
-    answers 304 before anything is serialized."""
+    answers 304 before anything is serialized. A list's validators are the data version's
+    (no query); an anonymous JSON read answers the bytes kept for it (api.caching.respond)."""
 
     def list(self, request, *args, **kwargs):
-        # The queryset is built only when something must be computed: validators and
-        # anonymous bodies kept in the cache are keyed on the request alone.
-        filtered = []
-
-        def queryset():
-            if not filtered:
-                filtered.append(self.filter_queryset(self.get_queryset()))
-            return filtered[0]
-
-        validators = caching.cached_validators(
-            request, lambda: caching.queryset_validators(request, queryset())
-        )
-        if (response := caching.not_modified(request, validators)) is not None:
-            return response
-
         def page_data():
-            page = self.paginate_queryset(queryset())
-            serializer = self.get_serializer(page, many=True)
-            return self.get_paginated_response(serializer.data).data
+            # The queryset is built only when the body must be computed.
+            page = self.paginate_queryset(self.list_queryset())
+            return self.get_paginated_response(self.list_representation(page)).data
 
-        response = Response(caching.cached_body(request, validators, page_data))
-        return caching.apply_headers(request, response, validators)
+        return caching.respond(request, self, page_data)
+
+    def list_queryset(self):
+        return self.filter_queryset(self.get_queryset())
+
+    def list_representation(self, page) -> list:
+        return self.get_serializer(page, many=True).data
 
 
 class ConditionalRetrieveMixin:
@@ -134,8 +127,11 @@ class ConditionalRetrieveMixin:
         validators = caching.object_validators(request, instance)
         if (response := caching.not_modified(request, validators)) is not None:
             return response
-        response = Response(self.get_serializer(instance).data)
+        response = Response(self.representation(instance))
         return caching.apply_headers(request, response, validators)
+
+    def representation(self, instance):
+        return self.get_serializer(instance).data
 
 
 def _validation_detail(exc) -> dict:
@@ -153,6 +149,7 @@ def _validation_detail(exc) -> dict:
     retrieve=extend_schema(summary="One entry"),
 )
 class ProjectViewSet(
+    caching.KeptReadsMixin,
     ConditionalListMixin,
     ConditionalRetrieveMixin,
     mixins.ListModelMixin,
@@ -166,6 +163,20 @@ class ProjectViewSet(
     filterset_class = ProjectFilter
     pagination_class = ProjectPagination
     serializer_class = ProjectSerializer
+
+    def facet_params(self, request):
+        """The request as ListParams when FacetCount and Listing rows can answer it."""
+        if not hasattr(self, "_facet_params"):
+            self._facet_params = facet_list_params(request)
+        return self._facet_params
+
+    def list_queryset(self):
+        # By stars, the Listing rows give the page's ids exactly (api.pagination): the
+        # entries are then read by id, and the filters need not run over them.
+        by_stars = self.request.query_params.get("ordering") == "-stars"
+        if by_stars and self.facet_params(self.request) is not None:
+            return self.get_queryset()
+        return super().list_queryset()
 
     def get_queryset(self):
         # Landscape order unless `q` (ranked) or `ordering` says otherwise.
@@ -184,6 +195,13 @@ class ProjectViewSet(
         if self.request is not None and self.request.method in WRITE_METHODS:
             return ProjectWriteSerializer
         return ProjectSerializer
+
+    # Reads: ProjectSerializer's output without its per-row machinery (same dicts).
+    def list_representation(self, page) -> list:
+        return project_representations(page, request=self.request)
+
+    def representation(self, instance):
+        return project_representation(instance, request=self.request)
 
     # --- writes ---------------------------------------------------------------------------
 
@@ -286,7 +304,9 @@ class ProjectViewSet(
 
 
 @extend_schema_view(list=extend_schema(summary="Open findings on published entries"))
-class FindingViewSet(ConditionalListMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
+class FindingViewSet(
+    caching.KeptReadsMixin, ConditionalListMixin, mixins.ListModelMixin, viewsets.GenericViewSet
+):
     serializer_class = FindingSerializer
     filterset_class = FindingFilter
     pagination_class = ProjectPagination
@@ -300,24 +320,13 @@ class FindingViewSet(ConditionalListMixin, mixins.ListModelMixin, viewsets.Gener
             .order_by("-last_seen", "pk")
         )
 
-    def list(self, request, *args, **kwargs):
-        queryset = self.filter_queryset(self.get_queryset())
-        validators = caching.queryset_validators(request, Project.objects.published())
-        if (response := caching.not_modified(request, validators)) is not None:
-            return response
-        page = self.paginate_queryset(queryset)
-        response = self.get_paginated_response(self.get_serializer(page, many=True).data)
-        return caching.apply_headers(request, response, validators)
 
-
-class _PublishedAggregateView(APIView):
-    """A read over all published entries, with the same validators as the lists."""
+class _PublishedAggregateView(caching.KeptReadsMixin, APIView):
+    """A read over all published entries, with the same validators (and the same kept
+    anonymous JSON bodies) as the lists."""
 
     def respond(self, request, compute):
-        validators = caching.global_validators(request, Project.objects.published())
-        if (response := caching.not_modified(request, validators)) is not None:
-            return response
-        return caching.apply_headers(request, Response(compute()), validators)
+        return caching.respond(request, self, compute)
 
 
 class CategoryTreeView(_PublishedAggregateView):
@@ -374,7 +383,8 @@ class _ExportView(APIView):
     content_negotiation_class = FirstRendererNegotiation
 
     def export(self, request, compute, **headers):
-        validators = caching.global_validators(request, Project.objects.published())
+        # The lists' validators; the body (every published entry) is never kept.
+        validators = caching.list_validators(request)
         if (response := caching.not_modified(request, validators)) is not None:
             return response
         response = Response(compute(), headers=headers)
@@ -493,6 +503,6 @@ class ProjectsJsonExport(_ExportView):
             projects = with_project_relations(
                 Project.objects.published().order_by(*LANDSCAPE_ORDER)
             )
-            return ProjectSerializer(projects, many=True, context={"request": request}).data
+            return project_representations(projects, request=request)
 
         return self.export(request, compute)

@@ -134,6 +134,9 @@ if REDIS_URL:
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# How often a worker asks the cache for the data version before answering from its own
+# copy of a page or an API read (projects.web.near); 0: always ask.
+NEAR_CACHE_RECHECK = env.float("NEAR_CACHE_RECHECK", default=0.25)
 
 CELERY_BROKER_URL = REDIS_URL or "memory://"
 CELERY_RESULT_BACKEND = None

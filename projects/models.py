@@ -78,6 +78,17 @@ class Publication(models.TextChoices):
     REJECTED = "rejected", "rejected"
 
 
+# Columns the workers and signals keep (never edited, never in an entry's history).
+DENORMALIZED_FIELDS = (
+    "health",
+    "search_categories",
+    "stars",
+    "last_activity",
+    "license",
+    "has_open_findings",
+)
+
+
 class ProjectQuerySet(models.QuerySet):
     def published(self) -> ProjectQuerySet:
         return self.filter(publication=Publication.PUBLISHED)
@@ -132,15 +143,32 @@ class Project(models.Model):
     # pillars) for the search vector, which cannot read other tables. Kept up to date by
     # projects.search.update_search_categories (signals and the importer call it).
     search_categories = models.TextField(blank=True, default="", editable=False)
+    # Denormalized from the primary repository's status and the open findings, so that a
+    # list filters and sorts on one table at any size (projects.facts.project_facts_sync
+    # keeps them: signals on RepositoryStatus and Finding, and every bulk write).
+    stars = models.PositiveIntegerField(null=True, blank=True, editable=False)
+    last_activity = models.DateTimeField(null=True, blank=True, editable=False)
+    license = models.CharField(max_length=100, blank=True, default="", editable=False)
+    has_open_findings = models.BooleanField(default=False, editable=False)
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
 
     objects = ProjectQuerySet.as_manager()
     # Who changed what and when, from the admin, the API, an import or a worker.
-    history = HistoricalRecords(excluded_fields=["health", "search_categories"])
+    history = HistoricalRecords(excluded_fields=[*DENORMALIZED_FIELDS])
 
     class Meta:
         ordering = ["category__position", "position", "id"]
+        indexes = [
+            # A landscape box and an entry's related entries: one category, landscape order.
+            models.Index(
+                fields=["category", "position", "id"],
+                name="project_box_order",
+                condition=models.Q(publication="published"),
+            ),
+            # project_stars_order, on (stars DESC NULLS LAST, lower(name), id), is created on
+            # PostgreSQL only by migration 0006: SQLite refuses NULLS LAST in an index.
+        ]
         permissions = [("moderate_project", "Can review submissions, claims and findings")]
 
     def __str__(self) -> str:
@@ -148,6 +176,90 @@ class Project(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("projects:detail", kwargs={"slug": self.slug})
+
+
+class FacetCount(models.Model):
+    """How many published entries share these facet values in one category they are
+    listed in (``category_id`` 0 is the whole directory; a pillar counts its
+    subcategories' entries; second_path listings count; each entry once per category).
+
+    On PostgreSQL, triggers keep it exact, from the Listing rows, in the same transaction
+    as every write to entries, second_path rows and the category tree (migration 0006,
+    SQL in projects/facet_sql.py): the landscape's box totals and facets, and a list's count,
+    read a few hundred of these rows instead of counting 100,000 entries. Elsewhere
+    (SQLite) it stays empty and the counts are computed from the entries.
+    """
+
+    category_id = models.BigIntegerField()
+    # The category is the entry's own (a box of the landscape counts only these).
+    via_primary = models.BooleanField()
+    health = models.CharField(max_length=20)
+    maturity = models.CharField(max_length=20)
+    license = models.CharField(max_length=100)
+    has_findings = models.BooleanField()
+    # A row over every license (license ""): what counts that ignore licenses read.
+    all_licenses = models.BooleanField(default=False)
+    n = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=[
+                    "category_id",
+                    "via_primary",
+                    "health",
+                    "maturity",
+                    "license",
+                    "has_findings",
+                    "all_licenses",
+                ],
+                name="facetcount_key",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.n} in {self.category_id} ({self.health}, {self.maturity})"
+
+
+class Listing(models.Model):
+    """One row per category a published entry is listed in (as FacetCount: its own, that
+    category's pillar, second_path categories and their pillars, and 0 for the whole
+    directory), with the columns a list filters and sorts on.
+
+    On PostgreSQL, triggers keep it, and FacetCount from it (projects/facet_sql.py). It
+    answers "this category,
+    these healths, by stars" with an index range per health value, however deep the page
+    and however many entries the category holds; the entries themselves are then read
+    by id.
+    """
+
+    category_id = models.BigIntegerField()
+    via_primary = models.BooleanField()  # the entry's own category
+    project_id = models.BigIntegerField()
+    health = models.CharField(max_length=20)
+    maturity = models.CharField(max_length=20)
+    license = models.CharField(max_length=100)
+    has_findings = models.BooleanField()
+    # The entry's stars, -1 for none: "most first, none last" is a plain descending order
+    # (an index with NULLS LAST is PostgreSQL's only).
+    stars_rank = models.IntegerField()
+    name_key = models.CharField(max_length=200)  # lower(name): the tie-break
+
+    class Meta:
+        indexes = [
+            models.Index(
+                "category_id",
+                "health",
+                models.F("stars_rank").desc(),
+                "name_key",
+                "project_id",
+                name="listing_by_stars",
+            ),
+            models.Index(fields=["project_id"], name="listing_project"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.project_id} in {self.category_id}"
 
 
 class SecondaryCategory(models.Model):

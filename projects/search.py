@@ -7,8 +7,9 @@ ordered by it.
 On PostgreSQL it reads the stored, weighted ``search_vector`` column (name A; tags and
 category names B; description C; see migration 0002_search) with websearch syntax
 (``"exact phrase"``, ``-excluded``, ``or``) where every plain word also matches as a
-prefix, and adds trigram similarity on the name so that typos still find the entry
-(``pytorh lightnin`` ranks PyTorch Lightning first). Elsewhere (SQLite) every word must
+prefix, and, when the words find fewer than FUZZY_BELOW entries, adds trigram
+similarity on the name so that typos still find the entry (``pytorh lightnin`` ranks
+PyTorch Lightning first). Elsewhere (SQLite) every word must
 appear in the name, tags, categories or description, and name matches rank first.
 """
 
@@ -29,6 +30,8 @@ TRIGRAM_THRESHOLD = 0.3
 # How much a name's trigram similarity weighs against ts_rank_cd (which is mostly < 1).
 TRIGRAM_WEIGHT = 2.0
 MAX_QUERY_LENGTH = 200
+# Below this many full-text matches, names similar to the query (typos) are added.
+FUZZY_BELOW = 20
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 _TOKEN = re.compile(r'(-?)"([^"]*)"?|(\S+)')
@@ -137,7 +140,12 @@ def _postgres_search(queryset, parsed: ParsedQuery):
         _lower_name=Lower("name"),
     )
     match = Q(_search_vector=tsquery)
-    if plain:
+    # Typo matches (trigram similarity of the name) are looked for only when the words
+    # themselves find few entries: comparing the name of every entry sharing trigrams
+    # with the query costs more than the full-text match, and a query whose words match
+    # many entries is not a typo. The check reads at most FUZZY_BELOW rows.
+    fuzzy = bool(plain) and queryset.filter(match).order_by()[:FUZZY_BELOW].count() < FUZZY_BELOW
+    if fuzzy:
         # pg_trgm's % operator (similarity above pg_trgm.similarity_threshold, 0.3 by
         # default, as TRIGRAM_THRESHOLD) can use the trigram index on lower(name); a
         # comparison of similarity() with a number reads every row.
@@ -146,11 +154,11 @@ def _postgres_search(queryset, parsed: ParsedQuery):
             excluded = " | ".join(f"'{w}'" for w in parsed.negative_words)
             typo &= ~Q(_search_vector=SearchQuery(excluded, search_type="raw", config="english"))
         match |= typo
-    rank = (
-        SearchRank(vector, tsquery, cover_density=True)
-        + Value(TRIGRAM_WEIGHT) * F("_name_similarity")
-        + Case(When(name__iexact=plain, then=Value(10.0)), default=Value(0.0))
+    rank = SearchRank(vector, tsquery, cover_density=True) + Case(
+        When(name__iexact=plain, then=Value(10.0)), default=Value(0.0)
     )
+    if fuzzy:
+        rank += Value(TRIGRAM_WEIGHT) * F("_name_similarity")
     return (
         queryset.filter(match)
         .annotate(search_rank=ExpressionWrapper(rank, output_field=FloatField()))

@@ -8,7 +8,7 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, Subquery, Window
+from django.db.models import Count, F, OuterRef, Prefetch, Q, Window
 from django.db.models.functions import Coalesce, ExtractYear, Lower, RowNumber, TruncDate
 from django.utils import timezone
 
@@ -149,18 +149,9 @@ def project_filter(
     if health:
         queryset = queryset.filter(health__in=health)
     if license:
-        queryset = queryset.filter(
-            Exists(
-                RepositoryStatus.objects.filter(
-                    project=OuterRef("pk"), is_primary=True, license=license
-                )
-            )
-        )
+        queryset = queryset.filter(license=license)
     if has_findings is not None:
-        open_findings = Finding.objects.filter(project=OuterRef("pk"), state=Finding.State.OPEN)
-        queryset = queryset.filter(
-            Exists(open_findings) if has_findings else ~Exists(open_findings)
-        )
+        queryset = queryset.filter(has_open_findings=has_findings)
     if not show_archived:
         queryset = queryset.exclude(maturity=Maturity.ARCHIVED)
     return queryset
@@ -179,27 +170,10 @@ SORT_CHOICES = [
 SORTS = dict(SORT_CHOICES)
 
 
-def _primary_repo(field_name: str):
-    return Subquery(
-        RepositoryStatus.objects.filter(project=OuterRef("pk"), is_primary=True)
-        .order_by("pk")
-        .values(field_name)[:1]
-    )
-
-
 def with_repository_facts(queryset):
-    """Annotate ``stars``, ``last_activity`` and ``license_name`` from the primary repository
-    (one subquery each: no extra query per row)."""
-    return queryset.annotate(
-        stars=_primary_repo("stars"),
-        last_activity=Subquery(
-            RepositoryStatus.objects.filter(project=OuterRef("pk"), is_primary=True)
-            .order_by("pk")
-            .annotate(latest=Coalesce("pushed_at", "last_commit_at", "last_release_at"))
-            .values("latest")[:1]
-        ),
-        license_name=_primary_repo("license"),
-    )
+    """``license_name``: the primary repository's license. ``stars`` and ``last_activity``
+    are the entry's own columns (copied from that repository by projects.facts)."""
+    return queryset.annotate(license_name=F("license"))
 
 
 def project_sort(queryset, sort: str | None):
@@ -269,8 +243,27 @@ def _base(params: ListParams, *, without: str = ""):
 
 def project_list(params: ListParams):
     """The published entries the visitor asked for, with what a tile or a row shows."""
-    queryset = with_repository_facts(_base(params)).select_related("category")
+    queryset = with_repository_facts(_base(params)).only(*TILE_FIELDS)
     return project_sort(queryset, params.sort)
+
+
+# A search or a sorted list shows at most this many tiles (then asks for narrower words).
+FLAT_RESULTS_LIMIT = 240
+
+# What a tile or a row of the list shows (and landscape_sections groups on): loading the
+# whole entry (JSON columns, history fields) for hundreds of tiles costs more than the SQL.
+TILE_FIELDS = (
+    "pk",
+    "name",
+    "slug",
+    "description",
+    "logo",
+    "health",
+    "maturity",
+    "stars",
+    "category_id",
+    "position",
+)
 
 
 def _grouped(queryset, field_name: str) -> dict[str, int]:
@@ -285,20 +278,26 @@ def _grouped(queryset, field_name: str) -> dict[str, int]:
 def facet_counts(params: ListParams) -> dict[str, Any]:
     """For each filter, how many entries each value would give, all *other* filters applied.
 
-    A fixed number of queries, whatever the number of entries.
+    A fixed number of queries, whatever the number of entries; on PostgreSQL, without a
+    search, one query over the trigger-kept FacetCount rows (projects.facet_sql).
     """
+    if not params.q and facet_table_available():
+        return _facet_counts_from_table(params)
+    return facet_counts_from_entries(params)
+
+
+def facet_counts_from_entries(params: ListParams) -> dict[str, Any]:
+    """facet_counts() by counting the entries themselves (any database, any search)."""
     maturity = _grouped(_base(params, without="maturity"), "maturity")
     health = _grouped(_base(params, without="health"), "health")
-
-    licensed = _base(params, without="license").order_by().values("pk")
     licenses = list(
-        RepositoryStatus.objects.filter(project__in=licensed, is_primary=True)
+        _base(params, without="license")
         .exclude(license="")
         .order_by()
         .values_list("license")
-        .annotate(n=Count("project", distinct=True))
+        .annotate(n=Count("pk"))
         .order_by("-n", "license")
-        .values_list("license", "n")[:30]
+        .values_list("license", "n")[:LICENSE_FACET_LIMIT]
     )
 
     in_categories = _base(params, without="category").order_by().values("pk")
@@ -313,10 +312,7 @@ def facet_counts(params: ListParams) -> dict[str, Any]:
         memberships.setdefault(category_id, set()).add(pk)
     categories: dict[str, int] = {}  # by slug
     pillars: dict[int, set[int]] = {}
-    known = {
-        pk: (parent_id, slug)
-        for pk, parent_id, slug in Category.objects.values_list("pk", "parent_id", "slug")
-    }
+    known = _category_index()
     for category_id, pks in memberships.items():
         parent_id, slug = known[category_id]
         categories[slug] = len(pks)
@@ -324,27 +320,197 @@ def facet_counts(params: ListParams) -> dict[str, Any]:
     for pillar_id, pks in pillars.items():
         categories[known[pillar_id][1]] = len(pks)
 
-    with_findings = _base(params, without="has_findings")
-    findings = with_findings.aggregate(
-        open=Count(
-            "pk",
-            filter=Q(
-                Exists(Finding.objects.filter(project=OuterRef("pk"), state=Finding.State.OPEN))
-            ),
-        )
-    )["open"]
+    findings = _base(params, without="has_findings").filter(has_open_findings=True).count()
     archived = _base(params, without="show_archived").filter(maturity=Maturity.ARCHIVED).count()
+    return _facets(
+        params,
+        maturity=maturity,
+        health=health,
+        licenses=licenses,
+        categories=categories,
+        findings=findings,
+        archived=archived,
+        total=_base(params).order_by().count(),
+    )
+
+
+LICENSE_FACET_LIMIT = 30
+
+
+def _category_index() -> dict[int, tuple[int | None, str]]:
+    return {
+        pk: (parent_id, slug)
+        for pk, parent_id, slug in Category.objects.values_list("pk", "parent_id", "slug")
+    }
+
+
+def _facets(params: ListParams, *, licenses, **counts) -> dict[str, Any]:
     if params.license and params.license not in {name for name, _ in licenses}:
         licenses.append((params.license, 0))
     return {
-        "maturity": maturity,
-        "health": health,
+        "maturity": counts["maturity"],
+        "health": counts["health"],
         "license": licenses,
-        "category": categories,
-        "has_findings": findings,
-        "archived": archived,
-        "total": _base(params).order_by().count(),
+        "category": counts["categories"],
+        "has_findings": counts["findings"],
+        "archived": counts["archived"],
+        "total": counts["total"],
     }
+
+
+# --- Counts from the FacetCount table (PostgreSQL) ----------------------------------------
+
+
+def facet_table_available() -> bool:
+    """FacetCount is kept by PostgreSQL triggers; elsewhere counts come from the entries."""
+    from django.db import connection
+
+    return connection.vendor == "postgresql"
+
+
+def _category_pk(slug: str) -> int:
+    """The category's id, or -1 (no FacetCount row) for an unknown slug."""
+    pk = Category.objects.filter(slug=slug).values_list("pk", flat=True).first()
+    return -1 if pk is None else pk
+
+
+def _facet_where(
+    params: ListParams,
+    *,
+    without: str = "",
+    category: bool = True,
+    category_pk: int = 0,
+    by_license: bool = False,
+    listing: bool = False,
+):
+    """SQL conditions on FacetCount rows (Listing rows if ``listing``) meaning the same as
+    project_filter(params); ``category_pk`` is params.category's id (0: none asked; see
+    _category_pk), and ``by_license`` reads the per-license rows even without a license
+    filter."""
+    kwargs = params.filters(without=without)
+    conditions: list[str] = []
+    values: list[Any] = []
+    if category:
+        conditions.append("category_id = %s")
+        values.append(category_pk if kwargs["category"] else 0)
+    if kwargs["maturity"]:
+        conditions.append("maturity = ANY(%s)")
+        values.append(["" if m == "none" else m for m in kwargs["maturity"]])
+    if kwargs["health"]:
+        conditions.append("health = ANY(%s)")
+        values.append(list(kwargs["health"]))
+    if kwargs["license"]:
+        conditions.append("license = %s" if listing else "NOT all_licenses AND license = %s")
+        values.append(kwargs["license"])
+    elif listing:
+        pass
+    elif not by_license:
+        conditions.append("all_licenses")
+    else:
+        conditions.append("NOT all_licenses")
+    if kwargs["has_findings"] is not None:
+        conditions.append("has_findings = %s")
+        values.append(bool(kwargs["has_findings"]))
+    if not kwargs["show_archived"]:
+        conditions.append("maturity <> %s")
+        values.append(Maturity.ARCHIVED.value)
+    return " AND ".join(conditions) or "TRUE", values
+
+
+def facet_table_count(params: ListParams) -> int:
+    """How many published entries project_filter(params) keeps (no search), from the
+    FacetCount rows: what a paginated list's ``count`` needs, without counting entries."""
+    from django.db import connection
+
+    category_pk = _category_pk(params.category) if params.category else 0
+    where, values = _facet_where(params, category_pk=category_pk)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT COALESCE(SUM(n), 0) FROM projects_facetcount WHERE {where}",  # noqa: S608
+            values,
+        )
+        return int(cursor.fetchone()[0])
+
+
+def listing_page_ids(params: ListParams, *, offset: int, limit: int) -> list[int]:
+    """Ids of the published entries project_filter(params) keeps, most stars first (ties:
+    lower-case name, then id; entries without stars last), rows ``offset`` to
+    ``offset + limit``, from the Listing rows: one index range (listing_by_stars) per
+    health value, each read no further than the page's end, then merged."""
+    from django.db import connection
+
+    category_pk = _category_pk(params.category) if params.category else 0
+    where, values = _facet_where(params, without="health", category_pk=category_pk, listing=True)
+    order = "stars_rank DESC, name_key, project_id"
+    parts, args = [], []
+    for health in params.health or tuple(h.value for h in Health):
+        parts.append(
+            f"(SELECT project_id, stars_rank, name_key FROM projects_listing"  # noqa: S608
+            f" WHERE {where} AND health = %s ORDER BY {order} LIMIT %s)"
+        )
+        args += [*values, health, offset + limit]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT project_id FROM ({' UNION ALL '.join(parts)}) ranges"  # noqa: S608
+            f" ORDER BY {order} LIMIT %s OFFSET %s",
+            [*args, limit, offset],
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
+def _facet_counts_from_table(params: ListParams) -> dict[str, Any]:
+    from django.db import connection
+
+    parts: list[str] = []
+    values: list[Any] = []
+    category_pk = _category_pk(params.category) if params.category else 0
+
+    def part(name: str, column: str, without: str = "", extra: str = "", category=True):
+        where, args = _facet_where(
+            params,
+            without=without,
+            category=category,
+            category_pk=category_pk,
+            by_license=name == "license",
+        )
+        key = column if column != "''" else "''"
+        parts.append(
+            f"SELECT '{name}', {key}::text, SUM(n) FROM projects_facetcount"  # noqa: S608
+            f" WHERE {where}{extra} GROUP BY 2"
+        )
+        values.extend(args)
+
+    part("maturity", "maturity", without="maturity")
+    part("health", "health", without="health")
+    part("license", "license", without="license", extra=" AND license <> ''")
+    part(
+        "category", "category_id", without="category", extra=" AND category_id <> 0", category=False
+    )
+    part("has_findings", "''", without="has_findings", extra=" AND has_findings")
+    part("archived", "''", without="show_archived", extra=" AND maturity = 'archived'")
+    part("total", "''")
+    with connection.cursor() as cursor:
+        cursor.execute(" UNION ALL ".join(parts), values)
+        rows = cursor.fetchall()
+    grouped: dict[str, dict[str, int]] = {}
+    for name, key, n in rows:
+        if n:
+            grouped.setdefault(name, {})[key] = int(n)
+    known = _category_index()
+    categories = {
+        known[int(pk)][1]: n for pk, n in grouped.get("category", {}).items() if int(pk) in known
+    }
+    licenses = sorted(grouped.get("license", {}).items(), key=lambda kv: (-kv[1], kv[0]))
+    return _facets(
+        params,
+        maturity=grouped.get("maturity", {}),
+        health=grouped.get("health", {}),
+        licenses=licenses[:LICENSE_FACET_LIMIT],
+        categories=categories,
+        findings=grouped.get("has_findings", {}).get("", 0),
+        archived=grouped.get("archived", {}).get("", 0),
+        total=grouped.get("total", {}).get("", 0),
+    )
 
 
 # --- The landscape layout: pillars, foundation-hosted projects, members -------------------
@@ -353,6 +519,16 @@ def facet_counts(params: ListParams) -> dict[str, Any]:
 # A box of the landscape layout shows at most this many tiles (in landscape order), then a
 # link to the whole subcategory: a directory of 100,000 entries stays one readable page.
 LANDSCAPE_BOX_LIMIT = 24
+# Past this many entries on the page (CNCF's landscape, the largest of the kind, has about
+# 2,400), a box shows LANDSCAPE_BOX_LIMIT_LARGE tiles: every box still fits a screen and
+# the page stays a size a browser lays out at once.
+LANDSCAPE_LARGE = 2_400
+LANDSCAPE_BOX_LIMIT_LARGE = 12
+
+
+def box_limit(entries: int) -> int:
+    """How many tiles a box of the landscape shows when the page covers ``entries``."""
+    return LANDSCAPE_BOX_LIMIT if entries <= LANDSCAPE_LARGE else LANDSCAPE_BOX_LIMIT_LARGE
 
 
 @dataclass
@@ -377,9 +553,36 @@ class LandscapeSection:
         return sum(box.total for box in self.boxes)
 
 
-def landscape_top(params: ListParams, *, limit: int = LANDSCAPE_BOX_LIMIT):
-    """The first ``limit`` entries of each primary category (landscape order), with what a
-    tile shows, and the number of entries of each category: two queries at any size."""
+def landscape_top(params: ListParams, *, limit: int | None = None):
+    """The first ``limit`` entries of each primary category (landscape order; by default
+    box_limit() of the entries the page covers), with what a tile shows, and the number of
+    entries of each category: a fixed number of queries at any size."""
+    if not facet_table_available():
+        return landscape_top_from_entries(params, limit=limit)
+    totals = _box_totals_from_table(params)
+    limit = limit or box_limit(sum(totals.values()))
+    # One index scan per category (project_box_order), however many entries it holds, and
+    # the totals from the FacetCount rows.
+    from django.contrib.postgres.expressions import ArraySubquery
+
+    first = ArraySubquery(
+        _base(params)
+        .filter(category_id=OuterRef("pk"))
+        .order_by("position", "pk")
+        .values("pk")[:limit]
+    )
+    ids = [
+        pk
+        for box in Category.objects.annotate(first=first).values_list("first", flat=True)
+        for pk in box
+    ]
+    return project_list(params).filter(pk__in=ids), totals
+
+
+def landscape_top_from_entries(params: ListParams, *, limit: int | None = None):
+    """landscape_top() with a window over the entries (any database)."""
+    totals = _grouped(_base(params), "category_id")
+    limit = limit or box_limit(sum(totals.values()))
     ranked = (
         _base(params)
         .order_by()
@@ -391,9 +594,20 @@ def landscape_top(params: ListParams, *, limit: int = LANDSCAPE_BOX_LIMIT):
         .filter(box_rank__lte=limit)
         .values("pk")
     )
-    top = project_list(params).filter(pk__in=ranked)
-    totals = _grouped(_base(params), "category_id")
-    return top, totals
+    return project_list(params).filter(pk__in=ranked), totals
+
+
+def _box_totals_from_table(params: ListParams) -> dict[int, int]:
+    from django.db import connection
+
+    where, values = _facet_where(params, category=False)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT category_id, SUM(n) FROM projects_facetcount"  # noqa: S608
+            f" WHERE via_primary AND {where} GROUP BY 1",
+            values,
+        )
+        return {int(pk): int(n) for pk, n in cursor.fetchall() if n}
 
 
 def landscape_sections(
@@ -461,7 +675,7 @@ def project_for_page(slug: str) -> Project:
             Prefetch(
                 "alternatives",
                 queryset=Project.objects.published().only(
-                    "pk", "name", "slug", "logo", "health", "maturity", "category_id"
+                    "pk", "name", "slug", "logo", "health", "maturity", "category_id", "stars"
                 ),
             ),
             Prefetch("links", queryset=LinkStatus.objects.order_by("kind", "url")),
@@ -503,12 +717,32 @@ def star_series(repository: RepositoryStatus | None, *, days: int = 365) -> list
 
 def related_entries(project: Project, *, limit: int = 12) -> list[Project]:
     """Other entries of the same subcategory (primary or second_path), in landscape order."""
-    return list(
-        project_filter(Project.objects.published(), category=project.category.slug)
+    fields = ("pk", "name", "slug", "logo", "health", "maturity", "category_id", "position")
+    if project.category.parent_id is None:  # filed on a pillar: the pillar's whole tree
+        return list(
+            project_filter(Project.objects.published(), category=project.category.slug)
+            .exclude(pk=project.pk)
+            .only(*fields, "stars")
+            .order_by("position", "pk")[:limit]
+        )
+    # Two index-backed reads (own category in order; the few listed there through
+    # second_path) instead of one OR that keeps PostgreSQL off project_box_order.
+    own = list(
+        Project.objects.published()
+        .filter(category_id=project.category_id)
         .exclude(pk=project.pk)
-        .only("pk", "name", "slug", "logo", "health", "maturity", "category_id", "position")
+        .only(*fields, "stars")
         .order_by("position", "pk")[:limit]
     )
+    listed = list(
+        Project.objects.published()
+        .filter(secondarycategory__category_id=project.category_id)
+        .exclude(pk=project.pk)
+        .exclude(category_id=project.category_id)
+        .only(*fields, "stars")
+        .order_by("position", "pk")[:limit]
+    )
+    return sorted(own + listed, key=lambda p: (p.position, p.pk))[:limit]
 
 
 def health_words(repository: RepositoryStatus | None) -> list[str]:

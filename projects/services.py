@@ -40,8 +40,8 @@ class ImportSummary:
 
     @property
     def total(self) -> int:
-        return sum(self.created.values()) + sum(self.updated.values()) + sum(
-            self.unchanged.values()
+        return (
+            sum(self.created.values()) + sum(self.updated.values()) + sum(self.unchanged.values())
         )
 
     def rows(self) -> list[tuple[str, int, int, int]]:
@@ -274,7 +274,10 @@ def _upsert_category(
     if category is None:
         summary.categories_created += 1
         return Category.objects.create(
-            name=name, parent=parent, slug=_free_slug(Category, slug), position=position,
+            name=name,
+            parent=parent,
+            slug=_free_slug(Category, slug),
+            position=position,
             guide=guide or "",
         )
     changed = category.position != position or (guide is not None and category.guide != guide)

@@ -35,8 +35,13 @@ def _landscape(request):
     flat = bool(params.q) or bool(params.sort)
 
     def render_results() -> str:
+        truncated = False
         if flat:
-            projects, sections = list(selectors.project_list(params)), None
+            # A few words can match thousands of entries: one readable page, not all.
+            limit = selectors.FLAT_RESULTS_LIMIT
+            projects, sections = list(selectors.project_list(params)[: limit + 1]), None
+            truncated = len(projects) > limit
+            projects = projects[:limit]
         else:
             top, totals = selectors.landscape_top(params)
             projects = list(top)
@@ -47,6 +52,7 @@ def _landscape(request):
             "flat": flat,
             "projects": projects,
             "count": len(projects),
+            "truncated": truncated,
             "sections": sections,
         }
         return render_to_string("projects/_results.html", context)

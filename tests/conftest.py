@@ -20,9 +20,13 @@ def _fresh_cache():
     """The suite runs on Redis: locks, throttles and fragments must not leak between tests."""
     from django.core.cache import cache
 
+    from projects.web import near
+
     cache.clear()
+    near.forget()  # the worker's own copies hang on the version just cleared
     yield
     cache.clear()
+    near.forget()
 
 
 @pytest.fixture

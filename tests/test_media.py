@@ -25,8 +25,13 @@ def test_a_logo_is_served_with_sandboxing_headers(client, logo, settings, debug)
 
 @pytest.mark.parametrize(
     "path",
-    ["/media/logos/missing.svg", "/media/logos/../../settings.py", "/media/other/file.svg",
-     "/media/logos/.hidden.svg", "/media/logos/notes.txt"],
+    [
+        "/media/logos/missing.svg",
+        "/media/logos/../../settings.py",
+        "/media/other/file.svg",
+        "/media/logos/.hidden.svg",
+        "/media/logos/notes.txt",
+    ],
 )
 def test_only_existing_logo_files_are_served(client, logo, path):
     assert client.get(path).status_code == 404

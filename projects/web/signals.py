@@ -7,6 +7,7 @@ from django.db.models import Q
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
+from projects.facts import project_facts_sync
 from projects.models import (
     Category,
     Finding,
@@ -45,6 +46,17 @@ def _category_saved(sender, instance, raw=False, created=False, **kwargs):
     ids = set(Project.objects.filter(in_tree).values_list("pk", flat=True))
     ids |= set(SecondaryCategory.objects.filter(in_tree).values_list("project_id", flat=True))
     update_search_categories(ids)
+
+
+@receiver(post_save, sender=RepositoryStatus, dispatch_uid="facts_repository_saved")
+@receiver(post_delete, sender=RepositoryStatus, dispatch_uid="facts_repository_deleted")
+@receiver(post_save, sender=Finding, dispatch_uid="facts_finding_saved")
+@receiver(post_delete, sender=Finding, dispatch_uid="facts_finding_deleted")
+def _facts_changed(sender, instance, raw=False, **kwargs):
+    # The entry's copied stars, activity, license and open-findings flag (projects.facts).
+    if raw:
+        return
+    project_facts_sync(project_ids=[instance.project_id])
 
 
 # Maintainers: the API shows them (api.caching keeps validators under this version too).

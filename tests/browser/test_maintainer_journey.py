@@ -22,16 +22,17 @@ def entry():
     pillar = Category.objects.create(name="Training", slug="training")
     sub = Category.objects.create(name="General", slug="training-general", parent=pillar)
     return Project.objects.create(
-        name="Torchtune", slug="torchtune", homepage_url="https://torchtune.example/",
-        category=sub, description="Fine-tuning recipes.",
+        name="Torchtune",
+        slug="torchtune",
+        homepage_url="https://torchtune.example/",
+        category=sub,
+        description="Fine-tuning recipes.",
     )
 
 
 @pytest.fixture
 def staff():
-    return get_user_model().objects.create_superuser(
-        "staff", "staff@example.org", STAFF_PASSWORD
-    )
+    return get_user_model().objects.create_superuser("staff", "staff@example.org", STAFF_PASSWORD)
 
 
 def confirmation_link(address: str) -> str:
@@ -103,7 +104,9 @@ def test_sign_up_verify_claim_approve_edit_and_publish(browser, live_server, ent
 def test_a_maintainer_cannot_open_another_entrys_admin_page(browser, live_server, entry, page):
     pillar = Category.objects.get(slug="training")
     other = Project.objects.create(
-        name="Other", slug="other", homepage_url="https://other.example/",
+        name="Other",
+        slug="other",
+        homepage_url="https://other.example/",
         category=pillar.children.get(),
     )
     user = get_user_model().objects.create_user("ana", "ana@example.org", PASSWORD, is_staff=True)

@@ -8,6 +8,7 @@ import pytest
 from django.core.cache import cache
 from django.utils import timezone
 
+from projects.facts import project_facts_sync
 from projects.models import Category, Project, RepositoryStatus
 from projects.search import update_search_categories
 
@@ -92,6 +93,8 @@ def make_entries(tree):
             for i, p in enumerate(projects)
         )
         update_search_categories([p.pk for p in projects])
+        # Bulk writes send no signal: copy the stars, license, activity as bulk writers do.
+        project_facts_sync(project_ids=[p.pk for p in projects])
         return projects
 
     return make

@@ -15,7 +15,10 @@ from projects.web.cache import current_version
 def count_queries(client, url: str) -> int:
     from django.core.cache import cache
 
+    from projects.web import near
+
     cache.clear()  # a cold cache: every query the page can make
+    near.forget()
     with CaptureQueriesContext(connection) as ctx:
         response = client.get(url)
     assert response.status_code == 200, url
