@@ -21,22 +21,33 @@ def _primary():
 
 
 def project_facts_sync(*, project_ids: Iterable[int] | None = None) -> int:
-    """Recompute the copied columns of these entries (all when None) in one UPDATE;
-    returns the number of entries updated."""
+    """Recompute the copied columns of these entries (all when None); returns the number of
+    entries updated. Only entries whose columns change are written: a write fires the
+    Listing and FacetCount triggers, and most refreshes change nothing an entry copies."""
     queryset = Project.objects.all()
     if project_ids is not None:
         ids = sorted({int(i) for i in project_ids})
         if not ids:
             return 0
         queryset = queryset.filter(pk__in=ids)
-    stars = Subquery(_primary().values("stars")[:1])
-    last_activity = Subquery(
-        _primary()
-        .annotate(latest=Coalesce("pushed_at", "last_commit_at", "last_release_at"))
-        .values("latest")[:1]
+    columns = {
+        "stars": Subquery(_primary().values("stars")[:1]),
+        "last_activity": Subquery(
+            _primary()
+            .annotate(latest=Coalesce("pushed_at", "last_commit_at", "last_release_at"))
+            .values("latest")[:1]
+        ),
+        "license": Coalesce(Subquery(_primary().values("license")[:1]), Value("")),
+        "has_open_findings": Exists(
+            Finding.objects.filter(project=OuterRef("pk"), state=Finding.State.OPEN)
+        ),
+    }
+    if project_ids is None:
+        return queryset.update(**columns)
+    fresh = queryset.annotate(**{f"new_{k}": v for k, v in columns.items()}).values(
+        "pk", *columns, *(f"new_{k}" for k in columns)
     )
-    license_ = Coalesce(Subquery(_primary().values("license")[:1]), Value(""))
-    open_findings = Exists(Finding.objects.filter(project=OuterRef("pk"), state=Finding.State.OPEN))
-    return queryset.update(
-        stars=stars, last_activity=last_activity, license=license_, has_open_findings=open_findings
-    )
+    stale = [row["pk"] for row in fresh if any(row[k] != row[f"new_{k}"] for k in columns)]
+    if not stale:
+        return 0
+    return Project.objects.filter(pk__in=stale).update(**columns)
