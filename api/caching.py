@@ -1,6 +1,6 @@
 """ETag, Last-Modified and Cache-Control for the API's reads (never computed by rendering
-the body), so that a conditional GET answers 304 cheaply, and the rendered JSON of
-anonymous list reads, kept so that a repeated read costs one cache round trip.
+the body), so that a conditional GET answers 304 cheaply, and the whole answers to
+anonymous reads, kept so that a repeated read costs no more than a lookup.
 
 Lists and the directory-wide reads (categories, stats, findings, exports) hang on the
 directory's data version (projects.web.cache): every save or delete of an entry, a
@@ -19,11 +19,11 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
 from django.http import HttpResponse
@@ -34,7 +34,7 @@ from rest_framework.response import Response
 
 from projects.models import Category, Finding, Maintainer, RepositoryStatus
 from projects.web import near
-from projects.web.cache import VERSION_KEY, known_version, read_version, version_time
+from projects.web.cache import read_version, version_time
 
 PUBLIC_MAX_AGE = 60
 # How long an anonymous list body is kept (as the web fragments): every save or delete the
@@ -140,96 +140,13 @@ def _conditional(request) -> bool:
     return any(header in meta for header in CONDITIONAL_HEADERS)
 
 
-def body_cacheable(request) -> bool:
-    """Only anonymous reads rendered by the JSON renderer keep their bytes (whatever the
-    browsable API, CSV or YAML would render is computed every time); those that
-    keep_anonymous_reads() answers are kept there, whole, not here."""
-    renderer = getattr(request, "accepted_renderer", None)
-    return (
-        request.method in ("GET", "HEAD")
-        and not request.user.is_authenticated
-        and isinstance(renderer, JSONRenderer)
-        and not plain_anonymous_read(request._request)
-    )
-
-
-def _body_key(request) -> str:
-    # Anonymous only; the version is in the value (the ETag), so that the version and the
-    # body are read in one round trip.
-    media = getattr(request, "accepted_media_type", "") or ""
-    parts = repr((request.get_full_path(), media))
-    return f"api:body:{hashlib.sha256(parts.encode()).hexdigest()[:32]}"
-
-
-def _kept(hit, validators: Validators) -> bytes | None:
-    if isinstance(hit, tuple) and len(hit) == 2 and hit[0] == validators.etag:
-        return hit[1] if isinstance(hit[1], bytes) else None
-    return None
-
-
-class RenderedResponse(Response):
-    """A Response whose body was rendered before, by the renderer the request negotiated,
-    for the same media type: sent as is, with the Content-Type that renderer sets."""
-
-    def __init__(self, content: bytes, **kwargs):
-        self._content_bytes = content
-        self._decoded = None
-        super().__init__(data=None, **kwargs)
-
-    @property
-    def data(self):
-        # Nothing on the way out reads it; a test or a debugging session may.
-        if self._decoded is None and self._content_bytes:
-            self._decoded = json.loads(self._content_bytes)
-        return self._decoded
-
-    @data.setter
-    def data(self, value):
-        self._decoded = value
-
-    @property
-    def rendered_content(self):
-        renderer = self.accepted_renderer
-        content_type = self.content_type
-        if content_type is None and renderer.charset is not None:
-            content_type = f"{renderer.media_type}; charset={renderer.charset}"
-        elif content_type is None:
-            content_type = renderer.media_type
-        self["Content-Type"] = content_type
-        return self._content_bytes
-
-
 def respond(request, view, compute: Callable[[], object]) -> Response:
-    """A list or a directory-wide read: 304 when the client's validators hold; else the
-    body kept for an anonymous JSON read under the current version; else ``compute()``'s
-    data (rendered once and kept, for an anonymous JSON read).
-
-    Cache reads: one round trip (the version, and the body when the read is not
-    conditional); a conditional read that is not answered 304 reads the body after."""
-    cacheable = body_cacheable(request)
-    body_key = _body_key(request) if cacheable else None
-    hit = None
-    if cacheable and not _conditional(request):
-        found = cache.get_many([VERSION_KEY, body_key])
-        validators = version_validators(request, known_version(found.get(VERSION_KEY)))
-        hit = found.get(body_key)
-    else:
-        validators = list_validators(request)
-        if (response := not_modified(request, validators)) is not None:
-            return response
-        if cacheable and validators.etag is not None:
-            hit = cache.get(body_key)
-    if validators.etag is None:  # the version is unknown: compute, keep nothing
-        return apply_headers(request, Response(compute()), validators)
-    content = _kept(hit, validators)
-    if content is None and cacheable:
-        data = compute()
-        content = request.accepted_renderer.render(
-            data, request.accepted_media_type, view.get_renderer_context()
-        )
-        cache.set(body_key, (validators.etag, content), CACHE_TIMEOUT)
-    if content is not None:
-        return apply_headers(request, RenderedResponse(content), validators)
+    """A list or a directory-wide read: 304 when the client's validators hold, else
+    ``compute()``'s data. (An anonymous read's whole answer is kept by keep() below, which
+    answers it again before DRF until the version moves.)"""
+    validators = list_validators(request)
+    if (response := not_modified(request, validators)) is not None:
+        return response
     return apply_headers(request, Response(compute()), validators)
 
 
@@ -262,53 +179,49 @@ def apply_headers(request, response, validators: Validators):
     return response
 
 
-# --- Anonymous JSON reads, answered before DRF ----------------------------------------------
+# --- Anonymous reads, answered before DRF -----------------------------------------------------
 #
-# A visitor without credentials or cookies who asks for JSON gets what DRF would answer
-# (the first renderer is JSON; the audience is "anon"), so a kept answer, or a 304, can be
-# given before DRF's request wrapping, authentication, negotiation and throttles: the
-# cheapest answers cost one cache round trip on top of the middleware. The view's
-# throttles still count them (a refusal is left to DRF, which answers the 429).
+# A visitor without credentials (no Authorization header, no session cookie) is "anon" to
+# DRF, so what DRF answered one such read of a path, with the same Accept header, under
+# the same data version, is what it would answer again: that answer is kept whole (body and
+# headers) and given before DRF's request wrapping, authentication, negotiation and
+# throttles, from the worker's own copy (projects.web.near) or one shared-cache read. Only
+# answers rendered by the JSON renderer are kept (not the browsable API, CSV or YAML). The
+# view's throttles still count them (a refusal is left to DRF, which answers the 429).
 
-PLAIN_MEDIA = "application/json"
-_PLAIN_ACCEPT = {"", "*/*", "application/json"}
 _KEPT_HEADERS = {"content-type", "allow", "vary", "cache-control", "etag", "last-modified"}
 
 
 def plain_anonymous_read(request) -> bool:
-    """A GET without credentials or cookies, asking for JSON (or anything) by its headers."""
-    meta = request.META
+    """A GET that carries no credentials: DRF would see an anonymous user."""
     return (
         request.method == "GET"
-        and not request.COOKIES
-        and "HTTP_AUTHORIZATION" not in meta
-        and "format" not in request.GET
-        and meta.get("HTTP_ACCEPT", "").strip() in _PLAIN_ACCEPT
+        and "HTTP_AUTHORIZATION" not in request.META
+        and settings.SESSION_COOKIE_NAME not in request.COOKIES
     )
 
 
-def _kept_key(path: str) -> str:
-    return f"api:kept:{hashlib.sha256(path.encode()).hexdigest()[:32]}"
+def _kept_key(request) -> str:
+    # The rendering depends on the Accept header (a media type, indent=...), so it is keyed.
+    parts = f"{request.get_full_path()}\n{request.META.get('HTTP_ACCEPT', '')}"
+    return f"api:kept:{hashlib.sha256(parts.encode()).hexdigest()[:32]}"
 
 
 def serve_kept(request) -> HttpResponse | None:
     """The kept answer to this read (200), or a 304 when the client's copy still holds;
-    None when neither can be told from the cache (then DRF answers). The worker's own copy
-    (projects.web.near) answers first; the shared cache after."""
-    path = request.get_full_path()
-    key = _kept_key(path)
+    None when neither can be told from the cache (then DRF answers)."""
+    key = _kept_key(request)
     version = near.version(read_version)
     if version is None:
         return None
-    expected = _version_etag(version, path, PLAIN_MEDIA, "anon")
     hit = near.get(key, version)
     if hit is None:
         stored = cache.get(key)
-        if not (isinstance(stored, tuple) and len(stored) == 3 and stored[0] == expected):
+        if not (isinstance(stored, tuple) and len(stored) == 4 and stored[0] == version):
             return None  # nothing kept, or kept under an older version
         hit = stored
-        near.put(key, version, hit, len(hit[1]))
-    etag, content, headers = hit
+        near.put(key, version, hit, len(hit[2]))
+    _, etag, content, headers = hit
     if _conditional(request):
         moment = int(version_time(version).timestamp())
         answer = get_conditional_response(request, etag=etag, last_modified=moment)
@@ -329,21 +242,28 @@ def serve_kept(request) -> HttpResponse | None:
 
 
 def keep(request, response) -> None:
-    """Keep an anonymous JSON read's final answer (body and headers) when its ETag is the
+    """Keep an anonymous read's final JSON answer (body and headers) when its ETag is the
     data version's: what serve_kept() gives back until the version moves."""
     etag = response.get("ETag")
-    if response.status_code != 200 or not etag or getattr(response, "streaming", False):
+    renderer = getattr(response, "accepted_renderer", None)
+    if (
+        response.status_code != 200
+        or not etag
+        or getattr(response, "streaming", False)
+        or not isinstance(renderer, JSONRenderer)
+    ):
         return
     version = near.version(read_version)
-    path = request.get_full_path()
-    if version is None or etag != _version_etag(version, path, PLAIN_MEDIA, "anon"):
+    media = getattr(response, "accepted_media_type", "") or ""
+    if version is None or etag != _version_etag(version, request.get_full_path(), media, "anon"):
         return  # an entry's own validators, or the data moved meanwhile
-    if hasattr(response, "render") and not getattr(response, "is_rendered", True):
+    if not getattr(response, "is_rendered", True):
         response.render()
     headers = [(h, v) for h, v in response.items() if h.lower() in _KEPT_HEADERS]
-    value = (etag, response.content, headers)
-    cache.set(_kept_key(path), value, CACHE_TIMEOUT)
-    near.put(_kept_key(path), version, value, len(response.content))
+    value = (version, etag, response.content, headers)
+    key = _kept_key(request)
+    cache.set(key, value, CACHE_TIMEOUT)
+    near.put(key, version, value, len(response.content))
 
 
 def _throttles_allow(view_class, request) -> bool:
@@ -352,7 +272,7 @@ def _throttles_allow(view_class, request) -> bool:
 
 
 def keep_anonymous_reads(view):
-    """Wrap a DRF view: plain anonymous reads are answered from what keep() kept."""
+    """Wrap a DRF view: anonymous reads are answered from what keep() kept."""
 
     @functools.wraps(view)
     def wrapped(request, *args, **kwargs):

@@ -25,19 +25,19 @@ class ProjectPagination(PageNumberPagination):
         params = facets(request) if facets is not None else None
         self._known_count = facet_table_count(params) if params is not None else None
         if params is not None and request.query_params.get("ordering") == "-stars":
-            page = self._page_from_listing(queryset, request, params)
-            self.request, self.page = request, page
-            if page.paginator.num_pages > 1 and self.template is not None:
-                self.display_page_controls = True
-            return list(page)
+            return self._serve(request, self._page_from_listing(queryset, request, params))
         if self._known_count is None and "search_rank" in queryset.query.annotations:
             page = self._counted_in_window(queryset, request)
             if page is not None:
-                self.request, self.page = request, page
-                if page.paginator.num_pages > 1 and self.template is not None:
-                    self.display_page_controls = True
-                return list(page)
+                return self._serve(request, page)
         return super().paginate_queryset(queryset, request, view)
+
+    def _serve(self, request, page: Page) -> list:
+        # What PageNumberPagination.paginate_queryset() leaves behind for the response.
+        self.request, self.page = request, page
+        if page.paginator.num_pages > 1 and self.template is not None:
+            self.display_page_controls = True
+        return list(page)
 
     def _page_from_listing(self, queryset, request, params) -> Page:
         """The page's ids from the Listing rows (an index range per health value, read no

@@ -1,6 +1,6 @@
 """The columns an entry copies from its primary repository's status and its findings.
 
-Lists filter and sort on ``Project.stars``, ``last_activity``, ``license`` and
+Lists filter and sort on ``Project.health``, ``stars``, ``last_activity``, ``license`` and
 ``has_open_findings`` so that a page of 100,000 entries reads one table; this module is
 the one place that derives them. Signals call it for single saves (projects.web.signals);
 bulk writers (imports, the benchmark's generator, the migration) call it themselves.
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from django.db.models import Exists, OuterRef, Subquery, Value
+from django.db.models import Exists, F, OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce
 
 from projects.models import Finding, Project, RepositoryStatus
@@ -31,6 +31,8 @@ def project_facts_sync(*, project_ids: Iterable[int] | None = None) -> int:
             return 0
         queryset = queryset.filter(pk__in=ids)
     columns = {
+        # An entry without a primary repository keeps the health it has.
+        "health": Coalesce(Subquery(_primary().values("health")[:1]), F("health")),
         "stars": Subquery(_primary().values("stars")[:1]),
         "last_activity": Subquery(
             _primary()

@@ -473,9 +473,8 @@ def _facet_counts_from_table(params: ListParams) -> dict[str, Any]:
             category_pk=category_pk,
             by_license=name == "license",
         )
-        key = column if column != "''" else "''"
         parts.append(
-            f"SELECT '{name}', {key}::text, SUM(n) FROM projects_facetcount"  # noqa: S608
+            f"SELECT '{name}', {column}::text, SUM(n) FROM projects_facetcount"  # noqa: S608
             f" WHERE {where}{extra} GROUP BY 2"
         )
         values.extend(args)

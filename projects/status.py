@@ -535,9 +535,7 @@ def _record(outcome: _Outcome, pypi_release, now: datetime, report: RefreshRepor
             logger.info("health of %s: %s -> %s", project.slug, row.health, decision.health)
         row.health = str(decision.health)
         row.health_evidence = _jsonable({**decision.evidence, "words": list(decision.words)})
-        row.save()
-        if row.is_primary and project.health != row.health:
-            Project.objects.filter(pk=project.pk).update(health=row.health)
+        row.save()  # the entry's health comes with its other copied facts (projects.facts)
         if observation is not None:
             Snapshot.objects.update_or_create(
                 repository=row,

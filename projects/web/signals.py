@@ -53,7 +53,7 @@ def _category_saved(sender, instance, raw=False, created=False, **kwargs):
 @receiver(post_save, sender=Finding, dispatch_uid="facts_finding_saved")
 @receiver(post_delete, sender=Finding, dispatch_uid="facts_finding_deleted")
 def _facts_changed(sender, instance, raw=False, **kwargs):
-    # The entry's copied stars, activity, license and open-findings flag (projects.facts);
+    # The entry's copied health, stars, activity, license and findings flag (projects.facts);
     # written only when one of them changes.
     if raw:
         return

@@ -328,6 +328,46 @@ def test_a_kept_anonymous_list_is_answered_from_its_bytes_without_sql(small_land
     assert client.get(URL, HTTP_IF_NONE_MATCH='"stale"').content == first.content
 
 
+@pytest.mark.parametrize(
+    ("path", "headers"),
+    [
+        (URL + "?format=json", {}),
+        (URL, {"HTTP_ACCEPT": "application/json; indent=2"}),
+        (URL, {"cookies": {"csrftoken": "abc", "theme": "dark"}}),  # but no session
+    ],
+    ids=["format-json", "accept-indent", "cookies-without-session"],
+)
+def test_every_anonymous_json_read_is_kept_whole(small_landscape, monkeypatch, path, headers):
+    client = APIClient()
+    for name, value in headers.pop("cookies", {}).items():
+        client.cookies[name] = value
+    first = client.get(path, **headers)
+    assert first.status_code == 200
+    with (
+        CaptureQueriesContext(connection) as queries,
+        mock.patch.object(JSONRenderer, "render", _render_nothing_but_empty),
+    ):
+        again = client.get(path, **headers)
+        assert queries.captured_queries == []
+    assert again.content == first.content
+    assert again["ETag"] == first["ETag"]
+    assert again["Content-Type"] == first["Content-Type"]
+    # The same path under another Accept is another answer, never the kept one.
+    plain = client.get(URL)
+    if headers.get("HTTP_ACCEPT"):
+        assert plain.content != first.content
+        assert plain.json() == first.json()
+
+
+def test_a_session_cookie_is_never_answered_from_the_kept_reads(actors):
+    anonymous = actors["anonymous"].client()
+    assert "hidden" not in _slugs(anonymous.get(URL))
+    assert "hidden" not in _slugs(anonymous.get(URL))  # kept now
+    signed_in = APIClient()
+    signed_in.force_login(actors["staff"].user)  # a session cookie, no Authorization
+    assert "hidden" in _slugs(signed_in.get(URL))
+
+
 def test_a_change_in_this_worker_shows_at_once_and_from_another_after_the_recheck(
     small_landscape, settings
 ):
