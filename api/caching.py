@@ -1,6 +1,5 @@
 """ETag, Last-Modified and Cache-Control for the API's reads (never computed by rendering
-the body), so that a conditional GET answers 304 cheaply, and the whole answers to
-anonymous reads, kept so that a repeated read costs no more than a lookup.
+the body), so that a conditional GET answers 304 cheaply.
 
 Lists and the directory-wide reads (categories, stats, findings, exports) hang on the
 directory's data version (projects.web.cache): every save or delete of an entry, a
@@ -17,24 +16,19 @@ queries): the newest change time and the row count of each (a deletion changes a
 
 from __future__ import annotations
 
-import functools
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.conf import settings
-from django.core.cache import cache
 from django.db import connection
-from django.http import HttpResponse
 from django.utils.cache import get_conditional_response, patch_vary_headers
 from django.utils.http import http_date
-from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
 from projects.models import Category, Finding, Maintainer, RepositoryStatus
-from projects.web import near
 from projects.web.cache import read_version, version_time
+from projects.web.kept import keeps_anonymous_reads
 
 PUBLIC_MAX_AGE = 60
 # How long an anonymous list body is kept (as the web fragments): every save or delete the
@@ -179,119 +173,11 @@ def apply_headers(request, response, validators: Validators):
     return response
 
 
-# --- Anonymous reads, answered before DRF -----------------------------------------------------
-#
-# A visitor without credentials (no Authorization header, no session cookie) is "anon" to
-# DRF, so what DRF answered one such read of a path, with the same Accept header, under
-# the same data version, is what it would answer again: that answer is kept whole (body and
-# headers) and given before DRF's request wrapping, authentication, negotiation and
-# throttles, from the worker's own copy (projects.web.near) or one shared-cache read. Only
-# answers rendered by the JSON renderer are kept (not the browsable API, CSV or YAML). The
-# view's throttles still count them (a refusal is left to DRF, which answers the 429).
-
-_KEPT_HEADERS = {"content-type", "allow", "vary", "cache-control", "etag", "last-modified"}
-
-
-def plain_anonymous_read(request) -> bool:
-    """A GET that carries no credentials: DRF would see an anonymous user."""
-    return (
-        request.method == "GET"
-        and "HTTP_AUTHORIZATION" not in request.META
-        and settings.SESSION_COOKIE_NAME not in request.COOKIES
-    )
-
-
-def _kept_key(request) -> str:
-    # The rendering depends on the Accept header (a media type, indent=...), so it is keyed.
-    parts = f"{request.get_full_path()}\n{request.META.get('HTTP_ACCEPT', '')}"
-    return f"api:kept:{hashlib.sha256(parts.encode()).hexdigest()[:32]}"
-
-
-def serve_kept(request) -> HttpResponse | None:
-    """The kept answer to this read (200), or a 304 when the client's copy still holds;
-    None when neither can be told from the cache (then DRF answers)."""
-    key = _kept_key(request)
-    version = near.version(read_version)
-    if version is None:
-        return None
-    hit = near.get(key, version)
-    if hit is None:
-        stored = cache.get(key)
-        if not (isinstance(stored, tuple) and len(stored) == 4 and stored[0] == version):
-            return None  # nothing kept, or kept under an older version
-        hit = stored
-        near.put(key, version, hit, len(hit[2]))
-    _, etag, content, headers = hit
-    if _conditional(request):
-        moment = int(version_time(version).timestamp())
-        answer = get_conditional_response(request, etag=etag, last_modified=moment)
-        if answer is None:
-            pass
-        elif answer.status_code == 304:
-            response = HttpResponse(status=304)
-            for header, value in headers:
-                if header.lower() != "content-type":
-                    response[header] = value
-            return response
-        else:  # a failed precondition (412): DRF's own answer
-            return None
-    response = HttpResponse(content)
-    for header, value in headers:
-        response[header] = value
-    return response
-
-
-def keep(request, response) -> None:
-    """Keep an anonymous read's final JSON answer (body and headers) when its ETag is the
-    data version's: what serve_kept() gives back until the version moves."""
-    etag = response.get("ETag")
-    renderer = getattr(response, "accepted_renderer", None)
-    if (
-        response.status_code != 200
-        or not etag
-        or getattr(response, "streaming", False)
-        or not isinstance(renderer, JSONRenderer)
-    ):
-        return
-    version = near.version(read_version)
-    media = getattr(response, "accepted_media_type", "") or ""
-    if version is None or etag != _version_etag(version, request.get_full_path(), media, "anon"):
-        return  # an entry's own validators, or the data moved meanwhile
-    if not getattr(response, "is_rendered", True):
-        response.render()
-    headers = [(h, v) for h, v in response.items() if h.lower() in _KEPT_HEADERS]
-    value = (version, etag, response.content, headers)
-    key = _kept_key(request)
-    cache.set(key, value, CACHE_TIMEOUT)
-    near.put(key, version, value, len(response.content))
-
-
-def _throttles_allow(view_class, request) -> bool:
-    instance = view_class()
-    return all(throttle.allow_request(request, instance) for throttle in instance.get_throttles())
-
-
-def keep_anonymous_reads(view):
-    """Wrap a DRF view: anonymous reads are answered from what keep() kept."""
-
-    @functools.wraps(view)
-    def wrapped(request, *args, **kwargs):
-        plain = plain_anonymous_read(request)
-        kept = serve_kept(request) if plain else None
-        # Counted by the throttles only when answered here; DRF counts the others.
-        if kept is not None and _throttles_allow(view.cls, request):
-            return kept
-        response = view(request, *args, **kwargs)
-        if plain:
-            keep(request, response)
-        return response
-
-    return wrapped
-
-
 class KeptReadsMixin:
-    """For views whose reads hang on the data version (lists, categories, stats)."""
+    """For views whose reads hang on the data version (lists, categories, stats): their
+    anonymous reads are kept whole and answered before DRF (projects.web.kept). The
+    rendering depends on the Accept header (a media type, indent=...), so it is keyed."""
 
     @classmethod
     def as_view(cls, *args, **kwargs):
-        return keep_anonymous_reads(super().as_view(*args, **kwargs))
+        return keeps_anonymous_reads(super().as_view(*args, **kwargs), keyed_on=("Accept",))

@@ -16,15 +16,16 @@ router.register("projects", views.ProjectViewSet, basename="project")
 router.register("findings", views.FindingViewSet, basename="finding")
 
 v1 = [
+    path("", include(router.urls)),  # first: the entries are what is read most
     path("categories/", views.CategoryTreeView.as_view(), name="categories"),
     path("stats/", views.StatsView.as_view(), name="stats"),
     path("export/landscape.yml", views.LandscapeYamlExport.as_view(), name="export-landscape"),
     path("export/projects.csv", views.ProjectsCsvExport.as_view(), name="export-csv"),
     path("export/projects.json", views.ProjectsJsonExport.as_view(), name="export-json"),
-    path("", include(router.urls)),
 ]
 
 urlpatterns = [
+    path("v1/", include(v1)),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     # The split view serves its init script as a file: the CSP allows no inline script.
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),
@@ -34,5 +35,4 @@ urlpatterns = [
         SpectacularRedocView.as_view(url_name="api:schema", template_name="api/redoc.html"),
         name="redoc",
     ),
-    path("v1/", include(v1)),
 ]

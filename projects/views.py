@@ -17,17 +17,15 @@ from django.views.decorators.vary import vary_on_headers
 from projects import selectors
 from projects.forms import FilterForm, ReportForm
 from projects.models import Category, Maturity, Project
-from projects.web.cache import cached_fragment, cached_page
+from projects.web.cache import cached_fragment
+from projects.web.kept import keeps_anonymous_reads
 from projects.web.reports import client_ip, create_user_report, report_allowed
 
 
+@keeps_anonymous_reads(keyed_on=("HX-Request",))
 @require_GET
 @vary_on_headers("HX-Request")
 def landscape(request):
-    return cached_page(request, "landscape", lambda: _landscape(request))
-
-
-def _landscape(request):
     form = FilterForm(request.GET)
     params = form.params()
     view = form.view_mode

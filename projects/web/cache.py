@@ -25,8 +25,6 @@ from datetime import UTC, datetime, timedelta
 from django.core.cache import DEFAULT_CACHE_ALIAS, cache, caches
 from django.core.cache.backends.redis import RedisCache
 from django.db import transaction
-from django.http import HttpResponse
-from django.utils.cache import patch_vary_headers
 
 from projects.web import near
 
@@ -162,41 +160,3 @@ def cached_fragment(name: str, parts: tuple, render: Callable[[], str]) -> str:
         html = render()
         cache.set(key, html, FRAGMENT_TIMEOUT)
     return html
-
-
-def cached_page(request, name: str, build: Callable[[], HttpResponse]) -> HttpResponse:
-    """A whole page for a visitor without cookies (nothing personal: no session, no
-    messages, no CSRF token), kept under the data version; anyone else, and any answer but
-    a 200 without cookies, is built as usual.
-
-    The key names the page alone and the value carries its version: a page kept under an
-    older version is rebuilt. The worker's own copy (projects.web.near) answers first."""
-    if request.method != "GET" or request.COOKIES:
-        return build()
-    parts = repr((request.get_full_path(), request.headers.get("HX-Request")))
-    key = f"web:page:{name}:{hashlib.sha256(parts.encode()).hexdigest()[:32]}"
-    version = near.version(read_version)
-    hit = near.get(key, version)
-    if hit is None and version is not None:
-        stored = cache.get(key)
-        if isinstance(stored, tuple) and len(stored) == 3 and stored[0] == version:
-            hit = stored
-            near.put(key, version, hit, len(hit[1]))
-    if hit is not None:
-        _version, content, headers = hit
-        response = HttpResponse(content)
-        for header, value in headers:
-            response[header] = value
-        patch_vary_headers(response, ("Cookie",))  # what the session would have added
-        return response
-    response = build()
-    cacheable = response.status_code == 200 and not response.cookies
-    if version is not None and cacheable and not response.streaming:
-        kept = [(h, v) for h, v in response.items() if h.lower() in _PAGE_HEADERS]
-        value = (version, response.content, kept)
-        cache.set(key, value, FRAGMENT_TIMEOUT)
-        near.put(key, version, value, len(response.content))
-    return response
-
-
-_PAGE_HEADERS = {"content-type", "hx-push-url", "vary"}

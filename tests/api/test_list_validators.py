@@ -333,14 +333,11 @@ def test_a_kept_anonymous_list_is_answered_from_its_bytes_without_sql(small_land
     [
         (URL + "?format=json", {}),
         (URL, {"HTTP_ACCEPT": "application/json; indent=2"}),
-        (URL, {"cookies": {"csrftoken": "abc", "theme": "dark"}}),  # but no session
     ],
-    ids=["format-json", "accept-indent", "cookies-without-session"],
+    ids=["format-json", "accept-indent"],
 )
 def test_every_anonymous_json_read_is_kept_whole(small_landscape, monkeypatch, path, headers):
     client = APIClient()
-    for name, value in headers.pop("cookies", {}).items():
-        client.cookies[name] = value
     first = client.get(path, **headers)
     assert first.status_code == 200
     with (
@@ -357,6 +354,63 @@ def test_every_anonymous_json_read_is_kept_whole(small_landscape, monkeypatch, p
     if headers.get("HTTP_ACCEPT"):
         assert plain.content != first.content
         assert plain.json() == first.json()
+
+
+def _refuse(*args, **kwargs):
+    raise AssertionError("a kept read reached the session middleware")
+
+
+def test_a_kept_read_is_answered_before_the_session_middleware_with_every_header(
+    small_landscape, monkeypatch
+):
+    from django.contrib.messages.middleware import MessageMiddleware
+    from django.contrib.sessions.middleware import SessionMiddleware
+
+    client = APIClient()
+    first = client.get(URL, HTTP_ORIGIN="https://elsewhere.example")
+    monkeypatch.setattr(SessionMiddleware, "process_request", _refuse)
+    monkeypatch.setattr(MessageMiddleware, "process_request", _refuse)
+    kept = client.get(URL, HTTP_ORIGIN="https://elsewhere.example")
+    assert kept.status_code == 200
+    assert kept.content == first.content
+    for header in (
+        "Content-Type",
+        "Content-Length",
+        "ETag",
+        "Last-Modified",
+        "Cache-Control",
+        "Vary",
+        "X-Frame-Options",
+        "X-Content-Type-Options",
+        "Content-Security-Policy",
+        "Access-Control-Allow-Origin",
+    ):
+        assert kept.get(header) == first.get(header), header
+    assert kept["Access-Control-Allow-Origin"] == "https://elsewhere.example"
+    # Another origin, or none, never gets the first visitor's CORS answer.
+    other = client.get(URL, HTTP_ORIGIN="https://another.example")
+    assert other["Access-Control-Allow-Origin"] == "https://another.example"
+    assert "Access-Control-Allow-Origin" not in client.get(URL)
+
+
+def test_an_answer_that_sets_a_cookie_is_not_kept(small_landscape):
+    # The browsable API puts a CSRF token in its page, hence a cookie: someone's own.
+    first = APIClient().get(URL, HTTP_ACCEPT="text/html")
+    assert first.status_code == 200
+    assert "csrftoken" in first.cookies
+    with CaptureQueriesContext(connection) as queries:
+        again = APIClient().get(URL, HTTP_ACCEPT="text/html")
+    assert again.status_code == 200
+    assert queries.captured_queries, "an answer that set a cookie was given again"
+
+
+def test_a_read_with_cookies_is_answered_by_the_view(small_landscape):
+    client = APIClient()
+    client.cookies["theme"] = "dark"
+    client.get(URL)
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(URL).status_code == 200
+    assert queries.captured_queries
 
 
 def test_a_session_cookie_is_never_answered_from_the_kept_reads(actors):

@@ -101,3 +101,31 @@ def test_category_rename_invalidates_the_cache(client, make_entries, tree):
     tree["vision"].name = "Seeing Machines"
     tree["vision"].save()
     assert "Seeing Machines" in client.get("/").content.decode()
+
+
+def test_the_kept_landscape_is_answered_before_the_session_middleware(
+    client, make_entries, monkeypatch
+):
+    from django.contrib.messages.middleware import MessageMiddleware
+    from django.contrib.sessions.middleware import SessionMiddleware
+
+    make_entries(5)
+    first = client.get("/")
+    swapped = client.get("/", HTTP_HX_REQUEST="true")
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a kept page reached the session middleware")
+
+    monkeypatch.setattr(SessionMiddleware, "process_request", refuse)
+    monkeypatch.setattr(MessageMiddleware, "process_request", refuse)
+    kept = client.get("/")
+    assert kept.content == first.content
+    for header in ("Content-Type", "Vary", "X-Frame-Options", "Content-Security-Policy"):
+        assert kept.get(header) == first.get(header), header
+    # What htmx swaps in is kept apart from the whole page.
+    kept_swap = client.get("/", HTTP_HX_REQUEST="true")
+    assert kept_swap.content == swapped.content != first.content
+    # A visitor with a cookie (a session, messages, a CSRF token) gets the view's own page.
+    client.cookies["sessionid"] = "whatever"
+    with pytest.raises(AssertionError, match="session middleware"):
+        client.get("/")
