@@ -25,7 +25,9 @@ class ProjectPagination(PageNumberPagination):
         params = facets(request) if facets is not None else None
         self._known_count = facet_table_count(params) if params is not None else None
         if params is not None and request.query_params.get("ordering") == "-stars":
-            return self._serve(request, self._page_from_listing(queryset, request, params))
+            ids_only = getattr(view, "reads_pages_by_id", lambda: False)()
+            page = self._page_from_listing(queryset, request, params, ids_only=ids_only)
+            return self._serve(request, page)
         if self._known_count is None and "search_rank" in queryset.query.annotations:
             page = self._counted_in_window(queryset, request)
             if page is not None:
@@ -39,9 +41,10 @@ class ProjectPagination(PageNumberPagination):
             self.display_page_controls = True
         return list(page)
 
-    def _page_from_listing(self, queryset, request, params) -> Page:
+    def _page_from_listing(self, queryset, request, params, *, ids_only: bool) -> Page:
         """The page's ids from the Listing rows (an index range per health value, read no
-        deeper than the page), then those entries from ``queryset`` in that order."""
+        deeper than the page), then those entries from ``queryset`` in that order; with
+        ``ids_only``, the ids themselves (Listing rows are the published entries')."""
         size = self.get_page_size(request)
         paginator = _CountedPaginator(queryset, size)
         paginator.known_count = self._known_count
@@ -53,6 +56,8 @@ class ProjectPagination(PageNumberPagination):
                 self.invalid_page_message.format(page_number=number, message=str(exc))
             ) from exc
         ids = listing_page_ids(params, offset=(number - 1) * size, limit=size)
+        if ids_only:
+            return Page(ids, number, paginator)
         by_id = {p.pk: p for p in queryset.filter(pk__in=ids)}
         return Page([by_id[pk] for pk in ids if pk in by_id], number, paginator)
 

@@ -100,3 +100,22 @@ def api_stats() -> dict[str, Any]:
         ],
         "open_findings": {"total": sum(by_kind.values()), "by_kind": by_kind},
     }
+
+
+# --- Entries for a page of the API, in one query --------------------------------------------
+
+
+def entry_rows(ids: list[int]) -> list[list]:
+    """The entries ``ids``, in that order, as rows of everything ProjectSerializer shows
+    (api.serializers.ProjectRepresentation.from_row reads them): one call of the
+    PostgreSQL function api_entry_rows (api/entry_sql.py), whose plan the session keeps,
+    for a page of the API's list without model instances or prefetches. Timestamps come
+    formatted as in UTC (the caller checks that it is current)."""
+    from django.db import connection
+
+    if not ids:
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT api_entry_rows(%s::bigint[])", [list(ids)])
+        by_id = {row[0][0]: row[0] for row in cursor.fetchall()}
+    return [by_id[pk] for pk in ids if pk in by_id]

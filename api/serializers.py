@@ -6,6 +6,7 @@ import datetime as dt
 import functools
 import re
 from enum import Enum
+from typing import NamedTuple
 
 from django.conf import settings
 from django.urls import NoReverseMatch, reverse
@@ -342,10 +343,8 @@ class ProjectRepresentation:
 
     def categories(self, project: Project) -> list[dict]:
         def ref(category: Category, primary: bool) -> dict:
-            path = (
-                f"{category.parent.name} / {category.name}" if category.parent_id else category.name
-            )
-            return {"slug": category.slug, "name": category.name, "path": path, "primary": primary}
+            pillar = category.parent.name if category.parent_id else None
+            return _category_ref(category.slug, category.name, pillar, primary)
 
         return [ref(project.category, True)] + [
             ref(sc.category, False) for sc in project.secondarycategory_set.all()
@@ -388,7 +387,6 @@ class ProjectRepresentation:
         return LinkSerializer(many=True, read_only=True).to_representation(value)
 
     def __call__(self, project: Project) -> dict:
-        request, slug = self.request, project.slug
         repos = getattr(project, "primary_repositories", None)
         if repos is None:
             repos = list(project.repositories.filter(is_primary=True).order_by("pk")[:1])
@@ -398,11 +396,28 @@ class ProjectRepresentation:
         maintainers = getattr(project, "public_maintainers", None)
         if maintainers is None:
             maintainers = project.maintainers.select_related("user").order_by("pk")
-        tags = project.tags
         logo = project.logo
+        return self._assemble(
+            project,
+            category=project.category.slug,
+            categories=self.categories(project),
+            repository=self.repository(repos[0]) if repos else None,
+            findings=[self.finding(f) for f in findings],
+            maintainers=[
+                (m.user.get_full_name() or m.user.get_username(), m.role) for m in maintainers
+            ],
+            logo_url=self.absolute(logo.url) if logo else None,
+        )
+
+    def _assemble(
+        self, entry, *, category, categories, repository, findings, maintainers, logo_url
+    ) -> dict:
+        """The representation, in the serializer's field order, from an entry's own columns
+        (``entry``: a model instance or an _EntryRow) and its related parts."""
+        request, slug, tags = self.request, entry.slug, entry.tags
         return {
             "slug": _text(slug),
-            "name": _text(project.name),
+            "name": _text(entry.name),
             "url": self._url(
                 self.url_parts,
                 slug,
@@ -411,31 +426,111 @@ class ProjectRepresentation:
             "html_url": self._url(
                 self.html_url_parts,
                 slug,
-                lambda: _absolute(request, project.get_absolute_url()),
+                lambda: _absolute(request, Project(slug=slug).get_absolute_url()),
             ),
-            "description": _text(project.description),
-            "homepage_url": project.homepage_url or None,
-            "repo_url": project.repo_url or None,
-            "documentation_url": project.documentation_url or None,
-            "other_links": self.links(project.other_links),
+            "description": _text(entry.description),
+            "homepage_url": entry.homepage_url or None,
+            "repo_url": entry.repo_url or None,
+            "documentation_url": entry.documentation_url or None,
+            "other_links": self.links(entry.other_links),
             "tags": None if tags is None else [None if tag is None else str(tag) for tag in tags],
-            "twitter_url": project.twitter_url or None,
-            "category": project.category.slug,
-            "categories": self.categories(project),
-            "maturity": project.maturity or None,
-            "health": _choice(self.choices["health"], project.health),
-            "publication": _choice(self.choices["publication"], project.publication),
-            "repository": self.repository(repos[0]) if repos else None,
-            "findings": [self.finding(f) for f in findings],
-            "maintainers": [
-                {"name": m.user.get_full_name() or m.user.get_username(), "role": m.role}
-                for m in maintainers
-            ],
-            "logo_url": self.absolute(logo.url) if logo else None,
+            "twitter_url": entry.twitter_url or None,
+            "category": category,
+            "categories": categories,
+            "maturity": entry.maturity or None,
+            "health": _choice(self.choices["health"], entry.health),
+            "publication": _choice(self.choices["publication"], entry.publication),
+            "repository": repository,
+            "findings": findings,
+            "maintainers": [{"name": name, "role": role} for name, role in maintainers],
+            "logo_url": logo_url,
             "badge_url": self._url(self.badge_url_parts, slug, lambda: _badge_url(request, slug)),
-            "created": self.datetime(project.created),
-            "updated": self.datetime(project.updated),
+            "created": self.datetime(entry.created),
+            "updated": self.datetime(entry.updated),
         }
+
+    # --- From api.selectors.entry_rows: one query a page, no model instances -----------------
+
+    def from_row(self, row: tuple) -> dict:
+        entry = _EntryRow(*row)
+        choices = self.choices
+        repo = entry.repository
+        return self._assemble(
+            entry,
+            category=entry.category,
+            categories=[
+                _category_ref(entry.category, entry.category_name, entry.pillar_name, True),
+                *(_category_ref(*parts, False) for parts in entry.secondary),
+            ],
+            repository=None
+            if repo is None
+            else {
+                "url": _text(repo[0]),
+                "stars": _integer(repo[1]),
+                "forks": _integer(repo[2]),
+                "open_issues": _integer(repo[3]),
+                "pushed_at": repo[4],
+                "last_release_at": repo[5],
+                "archived": None if repo[6] is None else bool(repo[6]),
+                "license": _text(repo[7]),
+                "health": _choice(choices["repository_health"], repo[8]),
+                "checked_at": repo[9],
+            },
+            findings=[
+                {
+                    "id": _integer(f[0]),
+                    "kind": _choice(choices["kind"], f[1]),
+                    "subject": _text(f[2]),
+                    "state": _choice(choices["state"], f[3]),
+                    "evidence": f[4],
+                    "suggestion": f[5],
+                    "first_seen": f[6],
+                    "last_seen": f[7],
+                }
+                for f in entry.findings
+            ],
+            maintainers=[
+                (f"{first} {last}".strip() or username, role)
+                for first, last, username, role in entry.maintainers
+            ],
+            logo_url=self.absolute(_LOGO_STORAGE.url(entry.logo)) if entry.logo else None,
+        )
+
+
+def _category_ref(slug: str, name: str, pillar: str | None, primary: bool) -> dict:
+    path = f"{pillar} / {name}" if pillar else name
+    return {"slug": slug, "name": name, "path": path, "primary": primary}
+
+
+class _EntryRow(NamedTuple):
+    """A row of api.selectors.entry_rows, as the database wrote it in JSON."""
+
+    pk: int
+    slug: str
+    name: str
+    description: str
+    homepage_url: str
+    repo_url: str
+    documentation_url: str
+    other_links: object
+    tags: object
+    twitter_url: str
+    category: str
+    maturity: str
+    health: str
+    publication: str
+    logo: str
+    created: str  # already as DRF writes it (ProjectRepresentation.datetime keeps strings)
+    updated: str
+    category_name: str
+    pillar_name: str | None
+    secondary: list
+    repository: list | None
+    findings: list
+    maintainers: list
+
+
+_LOGO_STORAGE = Project._meta.get_field("logo").storage
 
 
 def _badge_url(request, slug: str) -> str:
@@ -455,6 +550,28 @@ def project_representations(projects, *, request=None) -> list[dict]:
     """Entries (with_project_relations' prefetches), as ProjectSerializer(many=True).data."""
     build = ProjectRepresentation(request)
     return [build(project) for project in projects]
+
+
+def representations_from_rows() -> bool:
+    """Whether project_representations_by_id() may be used: on PostgreSQL, with DRF's ISO
+    8601 dates in UTC (the database formats the nested timestamps)."""
+    from django.db import connection
+
+    return (
+        connection.vendor == "postgresql"
+        and str(api_settings.DATETIME_FORMAT).lower() == ISO_8601
+        and settings.USE_TZ
+        and str(timezone.get_current_timezone()) == "UTC"
+    )
+
+
+def project_representations_by_id(ids: list[int], *, request=None) -> list[dict]:
+    """The entries ``ids`` in that order, as ProjectSerializer(many=True).data, read in one
+    query (api.selectors.entry_rows) instead of model instances and their prefetches."""
+    from api.selectors import entry_rows
+
+    build = ProjectRepresentation(request)
+    return [build.from_row(row) for row in entry_rows(ids)]
 
 
 class CategoryLeafSerializer(serializers.Serializer):

@@ -37,6 +37,8 @@ from api.serializers import (
     StatsSerializer,
     project_representation,
     project_representations,
+    project_representations_by_id,
+    representations_from_rows,
 )
 from projects.models import (
     Finding,
@@ -181,9 +183,15 @@ class ProjectViewSet(
     def get_queryset(self):
         # Landscape order unless `q` (ranked) or `ordering` says otherwise.
         visible = visible_projects(self.request.user).order_by(*LANDSCAPE_ORDER)
-        if self.request.method in ("GET", "HEAD"):
-            return with_project_relations(visible)
-        return visible
+        if self.request.method not in ("GET", "HEAD"):
+            return visible
+        if self.reads_pages_by_id():  # a page's ids; its entries are read in one query
+            return with_api_repository_facts(visible).only("pk")
+        return with_project_relations(visible)
+
+    def reads_pages_by_id(self) -> bool:
+        """A list page needs only its entries' ids (api.pagination may give just those)."""
+        return self.action == "list" and representations_from_rows()
 
     def get_object(self):
         # The same visibility on every path; filters are for lists, not for one entry.
@@ -198,6 +206,9 @@ class ProjectViewSet(
 
     # Reads: ProjectSerializer's output without its per-row machinery (same dicts).
     def list_representation(self, page) -> list:
+        if self.reads_pages_by_id():
+            ids = [entry if isinstance(entry, int) else entry.pk for entry in page]
+            return project_representations_by_id(ids, request=self.request)
         return project_representations(page, request=self.request)
 
     def representation(self, instance):

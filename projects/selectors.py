@@ -370,8 +370,14 @@ def facet_table_available() -> bool:
 
 def _category_pk(slug: str) -> int:
     """The category's id, or -1 (no FacetCount row) for an unknown slug."""
-    pk = Category.objects.filter(slug=slug).values_list("pk", flat=True).first()
-    return -1 if pk is None else pk
+    from django.db import connection
+
+    # Plain SQL: on the paths that read FacetCount and Listing rows, compiling the ORM's
+    # query would cost more than running it.
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT id FROM {Category._meta.db_table} WHERE slug = %s", [slug])  # noqa: S608
+        row = cursor.fetchone()
+    return -1 if row is None else row[0]
 
 
 def _facet_where(

@@ -22,6 +22,8 @@ from api.serializers import (
     ProjectSerializer,
     project_representation,
     project_representations,
+    project_representations_by_id,
+    representations_from_rows,
 )
 from api.services import token_create
 from api.views import LANDSCAPE_ORDER, with_project_relations
@@ -188,6 +190,44 @@ def test_every_entry_is_represented_exactly_as_the_serializer_does(landscape, wh
         assert Publication.PENDING in {e.publication for e in entries}
 
 
+@pytest.mark.parametrize("who", ["anonymous", "staff"])
+def test_entries_read_in_one_query_are_represented_exactly_as_the_serializer_does(
+    landscape, who, django_assert_num_queries
+):
+    user = landscape[who]
+    request = _request(user)
+    entries = _entries(user)
+    assert representations_from_rows()
+    slow = ProjectSerializer(entries, many=True, context={"request": request}).data
+    ids = [e.pk for e in entries]
+    with django_assert_num_queries(1):
+        fast = project_representations_by_id(ids, request=request)
+    assert len(fast) == len(slow)
+    for fast_one, slow_one in zip(fast, slow, strict=True):
+        assert_same(fast_one, slow_one)
+    assert_same(
+        project_representations_by_id(ids), list(ProjectSerializer(entries, many=True).data)
+    )
+    # In the order asked, and an id that is gone is left out.
+    shuffled = [*ids[::-1][:5], 10**9]
+    assert [r["slug"] for r in project_representations_by_id(shuffled)] == [
+        e.slug for e in entries[::-1][:5]
+    ]
+
+
+def test_rows_are_used_only_where_the_database_formats_dates_as_drf_would(landscape):
+    with timezone.override("Asia/Kolkata"):
+        assert not representations_from_rows()
+        # ...and the list still answers what the serializer gives, from model instances.
+        client = Actor(None, None).client()
+        page = client.get("/api/v1/projects/?page_size=5").json()["results"]
+        request = _request(AnonymousUser())
+        expected = ProjectSerializer(
+            _entries(AnonymousUser())[:5], many=True, context={"request": request}
+        ).data
+        assert page == list(expected)
+
+
 def test_entries_without_prefetches_are_represented_alike(landscape):
     request = _request(landscape["staff"])
     for entry in Project.objects.order_by("pk")[:40]:
@@ -232,3 +272,26 @@ def test_the_api_reads_answer_the_serializer_output(landscape, who):
         response = client.get(f"/api/v1/projects/{slug}/")
         assert response.status_code == 200
         assert response.json() == expected[slug]
+
+
+def test_a_by_stars_page_is_read_by_id_and_answers_the_serializer_output(
+    landscape, django_assert_max_num_queries
+):
+    user = AnonymousUser()
+    expected = {
+        e.slug: ProjectSerializer(e, context={"request": _request(user)}).data
+        for e in _entries(user)
+    }
+    client = Actor(None, None).client()
+    url = "/api/v1/projects/?ordering=-stars&page_size=60&health=active&health=inactive"
+    # The count (FacetCount), the page's ids (Listing), its entries (one function call).
+    with django_assert_max_num_queries(3):
+        page = client.get(url).json()
+    assert page["count"] > 60
+    stars = [
+        item["repository"]["stars"] if item["repository"] else None for item in page["results"]
+    ]
+    known = [s for s in stars if s is not None]
+    assert known == sorted(known, reverse=True)
+    for item in page["results"]:
+        assert item == expected[item["slug"]]
