@@ -35,8 +35,10 @@ def visible_projects(user, queryset=None):
 
 
 def with_api_repository_facts(queryset):
-    """The shared ``stars`` (and ``last_activity``) annotations, plus ``pushed_at`` itself."""
-    return with_repository_facts(queryset).annotate(
+    """The shared ``stars`` (and ``last_activity``) annotations, plus ``pushed_at`` for
+    filters and ordering: an alias, computed only where a filter or the order names it
+    (as a selected column it would run for every row a search ranks)."""
+    return with_repository_facts(queryset).alias(
         pushed_at=Subquery(
             RepositoryStatus.objects.filter(project=OuterRef("pk"), is_primary=True)
             .order_by("pk")
