@@ -106,7 +106,7 @@ def with_project_relations(queryset):
 class ConditionalListMixin:
     """ETag/Last-Modified on lists (and details, below): a conditional GET that still holds
     answers 304 before anything is serialized. A list's validators are the data version's
-    (no query); an anonymous read is answered whole before DRF (api.caching.keep)."""
+    (no query); an anonymous read is answered whole before DRF (projects.web.kept)."""
 
     def list(self, request, *args, **kwargs):
         def page_data():

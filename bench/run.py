@@ -553,8 +553,23 @@ def machine() -> str:
     return (
         f"{os.cpu_count()} cores ({cpu}), {mem}, {platform.platform()}, Python "
         f"{platform.python_version()}, load average before the run {load}; "
-        f"{(wrk_version or ['wrk'])[0]}; {nginx_version}"
+        f"{(wrk_version or ['wrk'])[0]}; {nginx_version}; PostgreSQL {_postgres_settings()}"
     )
+
+
+def _postgres_settings() -> str:
+    # Autovacuum off (as on some shared machines) lets dead rows of the trigger-kept counter
+    # tables pile up during long write runs: worth knowing when reading the refresh time.
+    import psycopg
+
+    url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_DATABASE_URL)
+    try:
+        with psycopg.connect(url.rsplit("/", 1)[0] + "/postgres") as conn:
+            version = conn.execute("SHOW server_version").fetchone()[0]
+            autovacuum = conn.execute("SHOW autovacuum").fetchone()[0]
+    except psycopg.Error:
+        return "(not reachable)"
+    return f"{version}, autovacuum {autovacuum}"
 
 
 def write_results(

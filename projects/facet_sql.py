@@ -25,20 +25,20 @@ LISTING_COLUMNS = (
     "category_id, via_primary, project_id, health, maturity, license, has_findings,"
     " stars_rank, name_key"
 )
-# The entry columns Listing rows copy: an UPDATE that changes none of them leaves them.
-_LISTED = [
-    "name",
-    "category_id",
-    "publication",
-    "health",
-    "maturity",
-    "license",
-    "has_open_findings",
-    "stars",
-]
-_CHANGED = "({}) IS DISTINCT FROM ({})".format(
-    ", ".join(f"o.{c}" for c in _LISTED), ", ".join(f"n.{c}" for c in _LISTED)
-)
+# The entry columns that decide where it is listed and how it is counted: an UPDATE that
+# changes one of them takes its Listing rows out and puts them back, counted again.
+_FACETED = ["category_id", "publication", "health", "maturity", "license", "has_open_findings"]
+# The columns Listing rows only sort by: a change to these alone (a refresh's new star count,
+# the most frequent write) updates the rows in place and leaves FacetCount alone, whose few
+# rows (the directory's, each pillar's) every entry shares.
+_ORDERED = ["name", "stars"]
+
+
+def _distinct(columns: list[str]) -> str:
+    return "({}) IS DISTINCT FROM ({})".format(
+        ", ".join(f"o.{c}" for c in columns), ", ".join(f"n.{c}" for c in columns)
+    )
+
 
 # Lists of entries by stars through the ORM (staff, searches, other filters).
 STARS_INDEX = """
@@ -46,7 +46,7 @@ CREATE INDEX IF NOT EXISTS project_stars_order ON projects_project
     (stars DESC NULLS LAST, lower(name), id) WHERE publication = 'published'
 """
 
-INSTALL = f"""
+FUNCTIONS = f"""
 -- Count the Listing rows of these entries into FacetCount (sign 1) or out of it (-1).
 -- plpgsql, not sql: a plpgsql function keeps its statements' plans for the session, where
 -- an sql function plans them again on every call (milliseconds per written entry).
@@ -129,12 +129,17 @@ BEGIN
         PERFORM projects_listing_retract(ARRAY(SELECT id FROM old_rows));
     ELSE
         ids := ARRAY(
-            SELECT n.id FROM new_rows n JOIN old_rows o ON o.id = n.id WHERE {_CHANGED}
+            SELECT n.id FROM new_rows n JOIN old_rows o ON o.id = n.id
+             WHERE {_distinct(_FACETED)}
         );
         IF cardinality(ids) > 0 THEN
             PERFORM projects_listing_retract(ids);
             PERFORM projects_listing_add(ids);
         END IF;
+        UPDATE projects_listing l
+           SET stars_rank = COALESCE(n.stars, -1), name_key = lower(n.name)
+          FROM new_rows n JOIN old_rows o ON o.id = n.id
+         WHERE l.project_id = n.id AND {_distinct(_ORDERED)} AND NOT n.id = ANY(ids);
     END IF;
     RETURN NULL;
 END
@@ -170,6 +175,9 @@ BEGIN
 END
 $$;
 
+"""  # noqa: S608 - fixed table and column names: no input reaches this SQL
+
+TRIGGERS = """
 CREATE TRIGGER projects_listing_insert AFTER INSERT ON projects_project
     REFERENCING NEW TABLE AS new_rows
     FOR EACH STATEMENT EXECUTE FUNCTION projects_listing_on_project();
@@ -191,9 +199,14 @@ CREATE TRIGGER projects_listing_secondary_delete AFTER DELETE ON projects_second
 CREATE TRIGGER projects_listing_category AFTER UPDATE OF parent_id ON projects_category
     FOR EACH STATEMENT EXECUTE FUNCTION projects_listing_on_category();
 
+"""
+
+INSTALL = f"""
+{FUNCTIONS}
+{TRIGGERS}
 SELECT projects_facets_rebuild();
 {STARS_INDEX};
-"""  # noqa: S608 - fixed table and column names: no input reaches this SQL
+"""
 
 UNINSTALL = """
 DROP INDEX IF EXISTS project_stars_order;

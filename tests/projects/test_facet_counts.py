@@ -9,6 +9,8 @@ from datetime import timedelta
 
 import pytest
 from django.db import connection, transaction
+from django.db.models import CharField, Value
+from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 
 from projects.facts import project_facts_sync
@@ -30,6 +32,7 @@ from projects.selectors import (
     facet_table_count,
     landscape_top,
     landscape_top_from_entries,
+    listing_page_ids,
     project_filter,
 )
 from projects.services import landscape_import
@@ -145,7 +148,7 @@ def test_every_kind_of_write_keeps_the_counts_exact(imported, admin_user):
 
     def one_write(step: int) -> None:
         project = rng.choice(projects)
-        kind = step % 9
+        kind = step % 11
         if kind == 0:  # a worker's health update (queryset.update, no signal)
             Project.objects.filter(pk=project.pk).update(health=rng.choice(HEALTHS))
         elif kind == 1:  # the admin or the API: save() of a moved, re-tagged entry
@@ -186,11 +189,21 @@ def test_every_kind_of_write_keeps_the_counts_exact(imported, admin_user):
         elif kind == 7:  # an entry deleted (its second_path rows go first)
             projects.remove(project)
             project.delete()
+        elif kind == 9:  # only the stars change (the most frequent refresh)
+            repo = RepositoryStatus.objects.filter(project=project).first()
+            if repo is not None:
+                repo.stars = rng.choice([None, rng.randint(0, 100_000)])
+                repo.save()
+        elif kind == 10:  # only the name changes, for some entries at once
+            ids = [p.pk for p in rng.sample(projects, 3)]
+            Project.objects.filter(pk__in=ids).update(
+                name=Concat(Value(f"Renamed {step} "), Cast("pk", CharField()))
+            )
         else:  # a bulk move in one statement
             ids = [p.pk for p in rng.sample(projects, 5)]
             Project.objects.filter(pk__in=ids).update(category=rng.choice(leaves))
 
-    for step in range(90):
+    for step in range(110):
         one_write(step)
     assert_table_matches_entries()
 
@@ -198,6 +211,25 @@ def test_every_kind_of_write_keeps_the_counts_exact(imported, admin_user):
     leaf = leaves[0]
     leaf.parent = next(p for p in pillars if p.pk != leaf.parent_id)
     leaf.save()
+    assert_table_matches_entries()
+
+
+def test_a_change_of_stars_or_name_alone_reorders_without_touching_the_counts(imported):
+    def facet_versions():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT ctid, xmin::text FROM projects_facetcount ORDER BY 1")
+            return cursor.fetchall()
+
+    params = ListParams(show_archived=True)
+    first, second = listing_page_ids(params, offset=0, limit=2)
+    before = facet_versions()
+    Project.objects.filter(pk=second).update(stars=10_000_000)  # as a refresh's facts sync
+    Project.objects.filter(pk=first).update(name="Renamed alone")
+    assert facet_versions() == before  # no FacetCount row was written
+    assert listing_page_ids(params, offset=0, limit=1) == [second]
+    assert Listing.objects.filter(project_id=first).values_list("name_key", flat=True)[0] == (
+        "renamed alone"
+    )
     assert_table_matches_entries()
 
 
