@@ -31,16 +31,6 @@ from projects.web.cache import read_version, version_time
 from projects.web.kept import keeps_anonymous_reads
 
 PUBLIC_MAX_AGE = 60
-# How long an anonymous list body is kept (as the web fragments): every save or delete the
-# representations read bumps the version (projects.web.signals), which makes it stale at
-# once; this bounds what a bulk write that sends no signal and no bump_version() leaves.
-CACHE_TIMEOUT = 60 * 60
-CONDITIONAL_HEADERS = (
-    "HTTP_IF_NONE_MATCH",
-    "HTTP_IF_MODIFIED_SINCE",
-    "HTTP_IF_MATCH",
-    "HTTP_IF_UNMODIFIED_SINCE",
-)
 
 
 @dataclass(frozen=True)
@@ -129,15 +119,10 @@ def list_validators(request) -> Validators:
     return version_validators(request, read_version())
 
 
-def _conditional(request) -> bool:
-    meta = request.META
-    return any(header in meta for header in CONDITIONAL_HEADERS)
-
-
 def respond(request, view, compute: Callable[[], object]) -> Response:
     """A list or a directory-wide read: 304 when the client's validators hold, else
-    ``compute()``'s data. (An anonymous read's whole answer is kept by keep() below, which
-    answers it again before DRF until the version moves.)"""
+    ``compute()``'s data. (An anonymous read's whole answer is kept and given again before
+    DRF until the version moves: projects.web.kept.)"""
     validators = list_validators(request)
     if (response := not_modified(request, validators)) is not None:
         return response

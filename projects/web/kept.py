@@ -45,7 +45,12 @@ KEPT_HEADERS = {
     "vary",
     "x-frame-options",
 }
-_CONDITIONAL = ("HTTP_IF_NONE_MATCH", "HTTP_IF_MODIFIED_SINCE")
+_CONDITIONAL = (
+    "HTTP_IF_NONE_MATCH",
+    "HTTP_IF_MODIFIED_SINCE",
+    "HTTP_IF_MATCH",
+    "HTTP_IF_UNMODIFIED_SINCE",
+)
 
 
 def keeps_anonymous_reads(view=None, *, keyed_on: tuple[str, ...] = ()):
@@ -109,10 +114,13 @@ def _serve(request, key: str, version: int) -> HttpResponse | None:
         hit = stored
         near.put(key, version, hit, len(hit[2]))
     _, etag, content, headers = hit
+    # An answer without validators (a page) ignores conditional headers, as its view does.
     if etag and any(h in request.META for h in _CONDITIONAL):
         moment = int(version_time(version).timestamp())
         answer = get_conditional_response(request, etag=etag, last_modified=moment)
-        if answer is not None and answer.status_code == 304:
+        if answer is not None and answer.status_code != 304:
+            return None  # a failed precondition (412): the view's own answer
+        if answer is not None:
             response = HttpResponse(status=304)
             for header, value in headers:
                 if header.lower() != "content-type":

@@ -393,6 +393,15 @@ def test_a_kept_read_is_answered_before_the_session_middleware_with_every_header
     assert "Access-Control-Allow-Origin" not in client.get(URL)
 
 
+def test_a_failed_precondition_on_a_kept_read_is_the_views_412(small_landscape):
+    client = APIClient()
+    first = client.get(URL)
+    assert client.get(URL).content == first.content  # kept now
+    assert client.get(URL, HTTP_IF_MATCH='"other"').status_code == 412
+    assert client.get(URL, HTTP_IF_UNMODIFIED_SINCE=http_date(86400)).status_code == 412
+    assert client.get(URL, HTTP_IF_MATCH=first["ETag"]).content == first.content
+
+
 def test_an_answer_that_sets_a_cookie_is_not_kept(small_landscape):
     # The browsable API puts a CSRF token in its page, hence a cookie: someone's own.
     first = APIClient().get(URL, HTTP_ACCEPT="text/html")
