@@ -46,8 +46,7 @@ class ProjectPagination(PageNumberPagination):
         deeper than the page), then those entries from ``queryset`` in that order; with
         ``ids_only``, the ids themselves (Listing rows are the published entries')."""
         size = self.get_page_size(request)
-        paginator = _CountedPaginator(queryset, size)
-        paginator.known_count = self._known_count
+        paginator = self.django_paginator_class(queryset, size)
         number = request.query_params.get(self.page_query_param) or 1
         try:
             number = paginator.validate_number(number)
@@ -76,18 +75,19 @@ class ProjectPagination(PageNumberPagination):
         rows = list(queryset.annotate(_matches=Window(Count("pk")))[bottom : bottom + size])
         if not rows:
             return None
-        paginator = _CountedPaginator(queryset, size)
-        paginator.known_count = rows[0]._matches
+        paginator = _CountedPaginator(queryset, size, known_count=rows[0]._matches)
         return Page(rows, number, paginator)
 
     def django_paginator_class(self, object_list, per_page):
-        paginator = _CountedPaginator(object_list, per_page)
-        paginator.known_count = self._known_count
-        return paginator
+        return _CountedPaginator(object_list, per_page, known_count=self._known_count)
 
 
 class _CountedPaginator(Paginator):
-    known_count: int | None = None
+    """A Paginator told its count (when known) instead of counting ``object_list``."""
+
+    def __init__(self, object_list, per_page, *, known_count: int | None = None):
+        super().__init__(object_list, per_page)
+        self.known_count = known_count
 
     @cached_property
     def count(self) -> int:

@@ -368,37 +368,28 @@ def facet_table_available() -> bool:
     return connection.vendor == "postgresql"
 
 
-def _category_pk(slug: str) -> int:
-    """The category's id, or -1 (no FacetCount row) for an unknown slug."""
-    from django.db import connection
-
-    # Plain SQL: on the paths that read FacetCount and Listing rows, compiling the ORM's
-    # query would cost more than running it.
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT id FROM {Category._meta.db_table} WHERE slug = %s", [slug])  # noqa: S608
-        row = cursor.fetchone()
-    return -1 if row is None else row[0]
-
-
 def _facet_where(
     params: ListParams,
     *,
     without: str = "",
     category: bool = True,
-    category_pk: int = 0,
     by_license: bool = False,
     listing: bool = False,
 ):
     """SQL conditions on FacetCount rows (Listing rows if ``listing``) meaning the same as
-    project_filter(params); ``category_pk`` is params.category's id (0: none asked; see
-    _category_pk), and ``by_license`` reads the per-license rows even without a license
-    filter."""
+    project_filter(params); ``by_license`` reads the per-license rows even without a
+    license filter."""
     kwargs = params.filters(without=without)
     conditions: list[str] = []
     values: list[Any] = []
-    if category:
-        conditions.append("category_id = %s")
-        values.append(category_pk if kwargs["category"] else 0)
+    if category and kwargs["category"]:
+        # The slug's id in the same statement (an unknown slug: -1, no rows).
+        conditions.append(
+            "category_id = COALESCE((SELECT id FROM projects_category WHERE slug = %s), -1)"
+        )
+        values.append(kwargs["category"])
+    elif category:
+        conditions.append("category_id = 0")
     if kwargs["maturity"]:
         conditions.append("maturity = ANY(%s)")
         values.append(["" if m == "none" else m for m in kwargs["maturity"]])
@@ -408,12 +399,8 @@ def _facet_where(
     if kwargs["license"]:
         conditions.append("license = %s" if listing else "NOT all_licenses AND license = %s")
         values.append(kwargs["license"])
-    elif listing:
-        pass
-    elif not by_license:
-        conditions.append("all_licenses")
-    else:
-        conditions.append("NOT all_licenses")
+    elif not listing:
+        conditions.append("NOT all_licenses" if by_license else "all_licenses")
     if kwargs["has_findings"] is not None:
         conditions.append("has_findings = %s")
         values.append(bool(kwargs["has_findings"]))
@@ -428,8 +415,7 @@ def facet_table_count(params: ListParams) -> int:
     FacetCount rows: what a paginated list's ``count`` needs, without counting entries."""
     from django.db import connection
 
-    category_pk = _category_pk(params.category) if params.category else 0
-    where, values = _facet_where(params, category_pk=category_pk)
+    where, values = _facet_where(params)
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT COALESCE(SUM(n), 0) FROM projects_facetcount WHERE {where}",  # noqa: S608
@@ -445,8 +431,7 @@ def listing_page_ids(params: ListParams, *, offset: int, limit: int) -> list[int
     health value, each read no further than the page's end, then merged."""
     from django.db import connection
 
-    category_pk = _category_pk(params.category) if params.category else 0
-    where, values = _facet_where(params, without="health", category_pk=category_pk, listing=True)
+    where, values = _facet_where(params, without="health", listing=True)
     order = "stars_rank DESC, name_key, project_id"
     parts, args = [], []
     for health in params.health or tuple(h.value for h in Health):
@@ -469,14 +454,12 @@ def _facet_counts_from_table(params: ListParams) -> dict[str, Any]:
 
     parts: list[str] = []
     values: list[Any] = []
-    category_pk = _category_pk(params.category) if params.category else 0
 
     def part(name: str, column: str, without: str = "", extra: str = "", category=True):
         where, args = _facet_where(
             params,
             without=without,
             category=category,
-            category_pk=category_pk,
             by_license=name == "license",
         )
         parts.append(
@@ -723,29 +706,21 @@ def star_series(repository: RepositoryStatus | None, *, days: int = 365) -> list
 def related_entries(project: Project, *, limit: int = 12) -> list[Project]:
     """Other entries of the same subcategory (primary or second_path), in landscape order."""
     fields = ("pk", "name", "slug", "logo", "health", "maturity", "category_id", "position")
+
+    def first(queryset) -> list[Project]:
+        others = queryset.exclude(pk=project.pk).only(*fields, "stars")
+        return list(others.order_by("position", "pk")[:limit])
+
+    published = Project.objects.published()
     if project.category.parent_id is None:  # filed on a pillar: the pillar's whole tree
-        return list(
-            project_filter(Project.objects.published(), category=project.category.slug)
-            .exclude(pk=project.pk)
-            .only(*fields, "stars")
-            .order_by("position", "pk")[:limit]
-        )
+        return first(project_filter(published, category=project.category.slug))
     # Two index-backed reads (own category in order; the few listed there through
     # second_path) instead of one OR that keeps PostgreSQL off project_box_order.
-    own = list(
-        Project.objects.published()
-        .filter(category_id=project.category_id)
-        .exclude(pk=project.pk)
-        .only(*fields, "stars")
-        .order_by("position", "pk")[:limit]
-    )
-    listed = list(
-        Project.objects.published()
-        .filter(secondarycategory__category_id=project.category_id)
-        .exclude(pk=project.pk)
-        .exclude(category_id=project.category_id)
-        .only(*fields, "stars")
-        .order_by("position", "pk")[:limit]
+    own = first(published.filter(category_id=project.category_id))
+    listed = first(
+        published.filter(secondarycategory__category_id=project.category_id).exclude(
+            category_id=project.category_id
+        )
     )
     return sorted(own + listed, key=lambda p: (p.position, p.pk))[:limit]
 

@@ -4,7 +4,8 @@ Every fragment's key carries the current version; saving or deleting an entry, a
 category, a repository status, a finding, a maintainer or a second_path row bumps it
 (projects.web.signals), and services call ``bump_version()`` after bulk writes that send
 no signal, so a stale fragment is never read again and simply expires. The API's list
-validators and cached bodies hang on the same version (api.caching).
+validators (api.caching) and the answers kept whole (projects.web.kept) hang on the same
+version.
 
 The version is also a clock: its value is the time of the last change in microseconds
 since the epoch (a bump sets it to ``max(previous + 1, now)``), so ``version_time()``
@@ -26,6 +27,7 @@ from django.core.cache import DEFAULT_CACHE_ALIAS, cache, caches
 from django.core.cache.backends.redis import RedisCache
 from django.db import transaction
 
+from landscape.cache import UNAVAILABLE
 from projects.web import near
 
 logger = logging.getLogger(__name__)
@@ -44,14 +46,6 @@ end
 redis.call('SET', KEYS[1], ARGV[1])
 return tonumber(ARGV[1])
 """
-_REDIS_UNAVAILABLE: tuple[type[BaseException], ...] = (OSError,)
-try:  # redis-py is there whenever the cache is Redis
-    from redis.exceptions import ConnectionError as _RedisConnectionError
-    from redis.exceptions import TimeoutError as _RedisTimeoutError
-
-    _REDIS_UNAVAILABLE = (_RedisConnectionError, _RedisTimeoutError, OSError)
-except ImportError:  # pragma: no cover
-    pass
 
 
 def current_version() -> int:
@@ -125,7 +119,7 @@ def _advance_redis(backend: RedisCache, now: int) -> None:
         return
     try:
         run()
-    except _REDIS_UNAVAILABLE:
+    except UNAVAILABLE:
         logger.warning("could not bump the data version: the cache is unavailable")
 
 
