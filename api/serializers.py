@@ -350,7 +350,7 @@ class ProjectRepresentation:
             ref(sc.category, False) for sc in project.secondarycategory_set.all()
         ]
 
-    def repository(self, repo: RepositoryStatus) -> dict:
+    def repository(self, repo: RepositoryStatus | _RepositoryRow) -> dict:
         return {
             "url": _text(repo.url),
             "stars": _integer(repo.stars),
@@ -364,7 +364,7 @@ class ProjectRepresentation:
             "checked_at": self.datetime(repo.checked_at),
         }
 
-    def finding(self, finding: Finding) -> dict:
+    def finding(self, finding: Finding | _FindingRow) -> dict:
         return {
             "id": _integer(finding.id),
             "kind": _choice(self.choices["kind"], finding.kind),
@@ -453,7 +453,6 @@ class ProjectRepresentation:
 
     def from_row(self, row: tuple) -> dict:
         entry = _EntryRow(*row)
-        choices = self.choices
         repo = entry.repository
         return self._assemble(
             entry,
@@ -462,33 +461,8 @@ class ProjectRepresentation:
                 _category_ref(entry.category, entry.category_name, entry.pillar_name, True),
                 *(_category_ref(*parts, False) for parts in entry.secondary),
             ],
-            repository=None
-            if repo is None
-            else {
-                "url": _text(repo[0]),
-                "stars": _integer(repo[1]),
-                "forks": _integer(repo[2]),
-                "open_issues": _integer(repo[3]),
-                "pushed_at": repo[4],
-                "last_release_at": repo[5],
-                "archived": None if repo[6] is None else bool(repo[6]),
-                "license": _text(repo[7]),
-                "health": _choice(choices["repository_health"], repo[8]),
-                "checked_at": repo[9],
-            },
-            findings=[
-                {
-                    "id": _integer(f[0]),
-                    "kind": _choice(choices["kind"], f[1]),
-                    "subject": _text(f[2]),
-                    "state": _choice(choices["state"], f[3]),
-                    "evidence": f[4],
-                    "suggestion": f[5],
-                    "first_seen": f[6],
-                    "last_seen": f[7],
-                }
-                for f in entry.findings
-            ],
+            repository=None if repo is None else self.repository(_RepositoryRow(*repo)),
+            findings=[self.finding(_FindingRow(*f)) for f in entry.findings],
             maintainers=[
                 (f"{first} {last}".strip() or username, role)
                 for first, last, username, role in entry.maintainers
@@ -528,6 +502,34 @@ class _EntryRow(NamedTuple):
     repository: list | None
     findings: list
     maintainers: list
+
+
+class _RepositoryRow(NamedTuple):
+    """The primary repository in an _EntryRow, read as repository() reads the model."""
+
+    url: str
+    stars: int | None
+    forks: int | None
+    open_issues: int | None
+    pushed_at: str | None  # timestamps already as DRF writes them
+    last_release_at: str | None
+    archived: bool | None
+    license: str
+    health: str
+    checked_at: str | None
+
+
+class _FindingRow(NamedTuple):
+    """An open finding in an _EntryRow, read as finding() reads the model."""
+
+    id: int
+    kind: str
+    subject: str
+    state: str
+    evidence: object
+    suggestion: object
+    first_seen: str
+    last_seen: str
 
 
 _LOGO_STORAGE = Project._meta.get_field("logo").storage
