@@ -53,3 +53,22 @@ class ApiToken(models.Model):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None
+
+
+class EntryBody(models.Model):
+    """An entry's JSON as the public list shows it, written by PostgreSQL triggers whenever
+    the entry or anything it shows changes (api/entry_body_sql.py); read by api.public_list.
+    Empty elsewhere (SQLite): the list is then always built by the serializer."""
+
+    project = models.OneToOneField(
+        "projects.Project",
+        primary_key=True,
+        on_delete=models.DO_NOTHING,  # the triggers delete it with the entry
+        db_constraint=False,
+        related_name="+",
+    )
+    plain = models.BooleanField()  # false: served by the serializer (see entry_body_sql)
+    body = models.TextField()
+
+    def __str__(self) -> str:
+        return f"body of entry {self.project_id}"

@@ -48,6 +48,8 @@ class ProjectPagination(PageNumberPagination):
         size = self.get_page_size(request)
         paginator = self.django_paginator_class(queryset, size)
         number = request.query_params.get(self.page_query_param) or 1
+        if number in self.last_page_strings:
+            number = paginator.num_pages
         try:
             number = paginator.validate_number(number)
         except InvalidPage as exc:

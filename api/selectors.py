@@ -6,11 +6,20 @@ projects.selectors and projects.search, as on the web pages.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import Count, Exists, OuterRef, Q, Subquery
+from psycopg.adapt import Loader
 
-from projects.models import Finding, Maintainer, Project, Publication, RepositoryStatus
+from projects.models import (
+    Finding,
+    Health,
+    Maintainer,
+    Project,
+    Publication,
+    RepositoryStatus,
+)
 from projects.permissions import is_moderator
 from projects.selectors import (
     ListParams,
@@ -121,3 +130,46 @@ def entry_rows(ids: list[int]) -> list[list]:
         cursor.execute("SELECT api_entry_rows(%s::bigint[])", [list(ids)])
         by_id = {row[0][0]: row[0] for row in cursor.fetchall()}
     return [by_id[pk] for pk in ids if pk in by_id]
+
+
+# --- A page of the public list by stars, from stored bodies ---------------------------------
+
+
+@dataclass(frozen=True)
+class StoredPage:
+    count: int  # the entries the filters keep (FacetCount rows)
+    category_known: bool  # False: the category slug names no category
+    bodies: list[tuple[bool, bytes]]  # (plain, UTF-8 body) of the page's entries, in order
+
+
+class _TextAsBytes(Loader):
+    """psycopg loader: a text column as its UTF-8 bytes (the connection's encoding)."""
+
+    def load(self, data) -> bytes:
+        return bytes(data)
+
+
+def stored_page(params: ListParams, *, offset: int, limit: int) -> StoredPage:
+    """The count and the stored bodies (api_entrybody) of a page of the published entries
+    that ``params``' category and health keep, by stars: one call of the PostgreSQL function
+    api_public_page (api/entry_body_sql.py), whose plan the session keeps."""
+    from django.db import connection
+
+    healths = list(dict.fromkeys(params.health)) or None
+    ranges = healths or [h.value for h in Health]
+    with connection.cursor() as cursor:
+        # The bodies as the bytes PostgreSQL sends (UTF-8): the response is bytes, and
+        # decoding 60 KB only to encode it again costs more than the rest of the read.
+        cursor.cursor.adapters.register_loader("text", _TextAsBytes)
+        cursor.execute(
+            "SELECT total, plain, body FROM api_public_page(%s, %s, %s, %s, %s)",
+            [params.category, healths, ranges, offset, limit],
+        )
+        rows = cursor.fetchall()
+    if not rows:
+        return StoredPage(count=0, category_known=False, bodies=[])
+    return StoredPage(
+        count=int(rows[0][0]),
+        category_known=True,
+        bodies=[(plain, body) for _total, plain, body in rows[1:]],
+    )

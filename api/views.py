@@ -21,6 +21,7 @@ from api import caching
 from api.filters import FindingFilter, ProjectFilter, facet_list_params
 from api.pagination import ProjectPagination
 from api.permissions import ProjectPermission
+from api.public_list import public_list_response
 from api.renderers import CSVRenderer, FirstRendererNegotiation, YAMLRenderer
 from api.selectors import (
     api_stats,
@@ -171,6 +172,11 @@ class ProjectViewSet(
         if not hasattr(self, "_facet_params"):
             self._facet_params = facet_list_params(request)
         return self._facet_params
+
+    def list(self, request, *args, **kwargs):
+        # The public's pages by stars come from stored bodies (api.public_list).
+        response = public_list_response(request, pagination=self.paginator)
+        return response if response is not None else super().list(request, *args, **kwargs)
 
     def list_queryset(self):
         # By stars, the Listing rows give the page's ids exactly (api.pagination): the

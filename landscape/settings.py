@@ -329,6 +329,9 @@ CORS_URLS_REGEX = r"^/api/.*$"
 CORS_ALLOW_METHODS = ("GET", "HEAD", "OPTIONS")
 CORS_EXPOSE_HEADERS = ["ETag", "Last-Modified", "Retry-After"]
 CORS_PREFLIGHT_MAX_AGE = 86400
+# The public's list pages by stars from the bodies PostgreSQL triggers store (api.public_list);
+# off: every page through the serializer (the same JSON, built per request).
+API_LIST_STORED_BODIES = env.bool("API_LIST_STORED_BODIES", default=True)
 SPECTACULAR_SETTINGS = {
     "TITLE": "PyTorch Landscape directory API",
     "VERSION": "1.0.0",

@@ -434,7 +434,8 @@ def listing_page_ids(params: ListParams, *, offset: int, limit: int) -> list[int
     where, values = _facet_where(params, without="health", listing=True)
     order = "stars_rank DESC, name_key, project_id"
     parts, args = [], []
-    for health in params.health or tuple(h.value for h in Health):
+    # Each health value once: a value asked for twice would give its rows twice.
+    for health in dict.fromkeys(params.health or tuple(h.value for h in Health)):
         parts.append(
             f"(SELECT project_id, stars_rank, name_key FROM projects_listing"  # noqa: S608
             f" WHERE {where} AND health = %s ORDER BY {order} LIMIT %s)"

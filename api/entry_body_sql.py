@@ -1,0 +1,454 @@
+"""PostgreSQL triggers that keep ``api_entrybody``: every entry's JSON as the API's list
+shows it to the public, written when the entry or anything it shows changes.
+
+Why: a page of the public list by stars is then its Listing rows' ids and these stored
+bodies joined with commas (api.public_list); nothing is built per entry on a read. The
+bodies are kept the way projects_listing is kept (projects/facet_sql.py): statement-level
+triggers on every table the representation reads, so no write path (admin, API, imports,
+workers' ``update()`` calls, history reverts) can leave a body stale.
+
+A body is ProjectSerializer's JSON for the entry, compact, with one thing left open: the
+scheme and host of its URLs, which belong to the request. Each URL is stored as a marker,
+the slug (or logo path) and a second marker; the reader puts the request's URL parts in
+their place (``MARKERS``). JSON escapes every control character inside strings, so a
+marker byte can only come from here. ``plain`` is false for an entry whose body could not
+be written that way (a slug or logo path that a URL would escape, links or tags of
+another shape than the serializer's plain case): its pages are served by the serializer.
+The migration api/0003 installs this; a change here needs a migration that installs it
+again.
+"""
+
+from __future__ import annotations
+
+from api.entry_sql import _iso_utc
+
+# Marker bytes in a stored body, in the order the reader replaces them: the API URL's
+# start and end around the slug, the page's, the badge's, and the start of a logo URL.
+MARKERS = (b"\x01", b"\x02", b"\x03", b"\x04", b"\x05", b"\x06", b"\x07")
+
+# The entry columns a body shows: an UPDATE that changes none of them (a refresh's copy
+# of stars or last activity) leaves the body alone.
+_SHOWN = [
+    "slug",
+    "name",
+    "description",
+    "homepage_url",
+    "repo_url",
+    "documentation_url",
+    "other_links",
+    "tags",
+    "twitter_url",
+    "category_id",
+    "maturity",
+    "health",
+    "publication",
+    "logo",
+    "created",
+    "updated",
+]
+
+
+def _text(expr: str) -> str:
+    return f"COALESCE(to_json({expr})::text, 'null')"
+
+
+def _int(expr: str) -> str:
+    return f"COALESCE(({expr})::text, 'null')"
+
+
+def _bool(expr: str) -> str:
+    return f"CASE WHEN {expr} IS NULL THEN 'null' WHEN {expr} THEN 'true' ELSE 'false' END"
+
+
+def _time(expr: str) -> str:
+    return f"COALESCE('\"' || {_iso_utc(expr)} || '\"', 'null')"
+
+
+def _marked(start: int, expr: str) -> str:
+    # "<marker>value<marker>": the reader puts the request's URL start and end there.
+    return f"'\"' || chr({start}) || {expr} || chr({start + 1}) || '\"'"
+
+
+def _object(fields: list[tuple[str, str]]) -> str:
+    """A compact JSON object from (key, SQL expression giving JSON text) pairs."""
+    parts = [
+        f"'{'{' if i == 0 else ','}\"{key}\":' || {expr}" for i, (key, expr) in enumerate(fields)
+    ]
+    return "(" + " || ".join(parts) + " || '}')"
+
+
+def _array(element: str, source: str, order: str) -> str:
+    aggregate = f"(SELECT string_agg({element}, ',' ORDER BY {order}) {source})"
+    return f"('[' || COALESCE({aggregate}, '') || ']')"
+
+
+def _category_ref(slug: str, name: str, pillar: str, primary: str) -> str:
+    path = (
+        f"CASE WHEN COALESCE({pillar}, '') <> '' THEN {pillar} || ' / ' || {name} ELSE {name} END"
+    )
+    return _object(
+        [("slug", _text(slug)), ("name", _text(name)), ("path", _text(path)), ("primary", primary)]
+    )
+
+
+_REPOSITORY = _object(
+    [
+        ("url", _text("r.url")),
+        ("stars", _int("r.stars")),
+        ("forks", _int("r.forks")),
+        ("open_issues", _int("r.open_issues")),
+        ("pushed_at", _time("r.pushed_at")),
+        ("last_release_at", _time("r.last_release_at")),
+        ("archived", _bool("r.archived")),
+        ("license", _text("r.license")),
+        ("health", _text("r.health")),
+        ("checked_at", _time("r.checked_at")),
+    ]
+)
+
+_FINDING = _object(
+    [
+        ("id", _int("f.id")),
+        ("kind", _text("f.kind")),
+        ("subject", _text("f.subject")),
+        ("state", _text("f.state")),
+        ("evidence", "api_json_compact(f.evidence)"),
+        ("suggestion", "api_json_compact(f.suggestion)"),
+        ("first_seen", _time("f.first_seen")),
+        ("last_seen", _time("f.last_seen")),
+    ]
+)
+
+_MAINTAINER_NAME = (
+    "COALESCE(NULLIF(btrim(u.first_name || ' ' || u.last_name, E' \\t\\n\\r\\f\\x0b'), ''),"
+    " u.username)"
+)
+
+_LINKS = (
+    "CASE WHEN p.other_links IS NULL OR jsonb_typeof(p.other_links) <> 'array' THEN 'null' ELSE "
+    + _array(
+        _object(
+            [
+                ("name", "COALESCE((l.value -> 'name')::text, 'null')"),
+                ("url", "COALESCE((l.value -> 'url')::text, 'null')"),
+            ]
+        ),
+        "FROM jsonb_array_elements(p.other_links) WITH ORDINALITY AS l(value, n)",
+        "l.n",
+    )
+    + " END"
+)
+
+_TAGS = (
+    "CASE WHEN p.tags IS NULL OR jsonb_typeof(p.tags) <> 'array' THEN 'null' ELSE "
+    + _array(
+        "t.value::text", "FROM jsonb_array_elements(p.tags) WITH ORDINALITY AS t(value, n)", "t.n"
+    )
+    + " END"
+)
+
+# The serializer's plain case; anything else is served by the serializer itself.
+_PLAIN = """(
+    p.slug ~ '^[-a-zA-Z0-9_]+$'
+    AND (p.logo = '' OR p.logo ~ '^[A-Za-z0-9_][-A-Za-z0-9_.]*(/[A-Za-z0-9_][-A-Za-z0-9_.]*)*$')
+    AND (p.tags IS NULL OR jsonb_typeof(p.tags) = 'null' OR (jsonb_typeof(p.tags) = 'array'
+         AND NOT EXISTS (SELECT 1 FROM jsonb_array_elements(p.tags) t(value)
+                         WHERE jsonb_typeof(t.value) NOT IN ('string', 'null'))))
+    AND (p.other_links IS NULL OR jsonb_typeof(p.other_links) = 'null'
+         OR (jsonb_typeof(p.other_links) = 'array'
+         AND NOT EXISTS (SELECT 1 FROM jsonb_array_elements(p.other_links) l(value)
+                         WHERE jsonb_typeof(l.value) <> 'object'
+                            OR NOT (l.value ? 'name' AND l.value ? 'url')
+                            OR jsonb_typeof(l.value -> 'name') NOT IN ('string', 'null')
+                            OR jsonb_typeof(l.value -> 'url') NOT IN ('string', 'null'))))
+)"""
+
+_BODY = _object(
+    [
+        ("slug", _text("p.slug")),
+        ("name", _text("p.name")),
+        ("url", _marked(1, "p.slug")),
+        ("html_url", _marked(3, "p.slug")),
+        ("description", _text("p.description")),
+        ("homepage_url", _text("NULLIF(p.homepage_url, '')")),
+        ("repo_url", _text("NULLIF(p.repo_url, '')")),
+        ("documentation_url", _text("NULLIF(p.documentation_url, '')")),
+        ("other_links", _LINKS),
+        ("tags", _TAGS),
+        ("twitter_url", _text("NULLIF(p.twitter_url, '')")),
+        ("category", _text("c.slug")),
+        (
+            "categories",
+            "('[' || "
+            + _category_ref("c.slug", "c.name", "pc.name", "'true'")
+            + " || COALESCE((SELECT string_agg(',' || "
+            + _category_ref("sc_c.slug", "sc_c.name", "sc_p.name", "'false'")
+            + ", '' ORDER BY sc.position, sc.id) FROM projects_secondarycategory sc"
+            " JOIN projects_category sc_c ON sc_c.id = sc.category_id"
+            " LEFT JOIN projects_category sc_p ON sc_p.id = sc_c.parent_id"
+            " WHERE sc.project_id = p.id), '') || ']')",
+        ),
+        ("maturity", _text("NULLIF(p.maturity, '')")),
+        ("health", _text("p.health")),
+        ("publication", _text("p.publication")),
+        (
+            "repository",
+            f"COALESCE((SELECT {_REPOSITORY} FROM projects_repositorystatus r"
+            " WHERE r.project_id = p.id AND r.is_primary ORDER BY r.id LIMIT 1), 'null')",
+        ),
+        (
+            "findings",
+            _array(
+                _FINDING,
+                "FROM projects_finding f WHERE f.project_id = p.id AND f.state = 'open'",
+                "f.last_seen DESC, f.id",
+            ),
+        ),
+        (
+            "maintainers",
+            _array(
+                _object([("name", _text(_MAINTAINER_NAME)), ("role", _text("m.role"))]),
+                "FROM projects_maintainer m JOIN auth_user u ON u.id = m.user_id"
+                " WHERE m.project_id = p.id",
+                "m.id",
+            ),
+        ),
+        (
+            "logo_url",
+            "CASE WHEN COALESCE(p.logo, '') = '' THEN 'null'"
+            " ELSE '\"' || chr(7) || p.logo || '\"' END",
+        ),
+        ("badge_url", _marked(5, "p.slug")),
+        ("created", _time("p.created")),
+        ("updated", _time("p.updated")),
+    ]
+)
+
+
+def _changed(columns: list[str]) -> str:
+    return "({}) IS DISTINCT FROM ({})".format(
+        ", ".join(f"o.{c}" for c in columns), ", ".join(f"n.{c}" for c in columns)
+    )
+
+
+FUNCTIONS = f"""
+-- jsonb as Python's json.dumps(..., separators=(",", ":")) writes what psycopg reads from it
+-- (jsonb's own text has spaces after ',' and ':'); keys in jsonb's order, as psycopg reads them.
+CREATE OR REPLACE FUNCTION api_json_compact(value jsonb) RETURNS text
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT CASE jsonb_typeof(value)
+        WHEN 'object' THEN '{{' || COALESCE((
+            SELECT string_agg(to_json(e.key)::text || ':' || api_json_compact(e.value), ','
+                              ORDER BY e.n)
+              FROM jsonb_each(value) WITH ORDINALITY AS e(key, value, n)), '') || '}}'
+        WHEN 'array' THEN '[' || COALESCE((
+            SELECT string_agg(api_json_compact(e.value), ',' ORDER BY e.n)
+              FROM jsonb_array_elements(value) WITH ORDINALITY AS e(value, n)), '') || ']'
+        ELSE COALESCE(value::text, 'null')
+    END
+$$;
+
+-- Write (or drop) the bodies of these entries. plpgsql: the session keeps the plan.
+CREATE OR REPLACE FUNCTION api_entry_bodies_write(ids bigint[]) RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF cardinality(ids) = 0 THEN
+        RETURN;
+    END IF;
+    INSERT INTO api_entrybody (project_id, plain, body)
+    -- A body that came out NULL (a shape this SQL did not foresee) is never served.
+    SELECT id, plain AND body IS NOT NULL, COALESCE(body, 'null') FROM (
+        SELECT p.id, {_PLAIN} AS plain,
+               -- DRF's JSONRenderer escapes these two (they end a line in JavaScript).
+               replace(replace({_BODY}, U&'\\2028', '\\u2028'), U&'\\2029', '\\u2029') AS body
+          FROM projects_project p
+          JOIN projects_category c ON c.id = p.category_id
+          LEFT JOIN projects_category pc ON pc.id = c.parent_id
+         WHERE p.id = ANY(ids)
+    ) written
+    ON CONFLICT (project_id) DO UPDATE SET plain = EXCLUDED.plain, body = EXCLUDED.body
+     WHERE (api_entrybody.plain, api_entrybody.body)
+           IS DISTINCT FROM (EXCLUDED.plain, EXCLUDED.body);
+    DELETE FROM api_entrybody b
+     WHERE b.project_id = ANY(ids)
+       AND NOT EXISTS (SELECT 1 FROM projects_project p WHERE p.id = b.project_id);
+END
+$$;
+
+CREATE OR REPLACE FUNCTION api_entry_bodies_on_project() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        PERFORM api_entry_bodies_write(ARRAY(SELECT id FROM new_rows));
+    ELSIF TG_OP = 'DELETE' THEN
+        DELETE FROM api_entrybody WHERE project_id IN (SELECT id FROM old_rows);
+    ELSE
+        PERFORM api_entry_bodies_write(ARRAY(
+            SELECT n.id FROM new_rows n JOIN old_rows o ON o.id = n.id WHERE {_changed(_SHOWN)}
+        ));
+    END IF;
+    RETURN NULL;
+END
+$$;
+
+-- Rows that belong to an entry (second_path rows, repositories, findings, maintainers).
+CREATE OR REPLACE FUNCTION api_entry_bodies_on_part() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        PERFORM api_entry_bodies_write(ARRAY(SELECT DISTINCT project_id FROM new_rows));
+    ELSIF TG_OP = 'DELETE' THEN
+        PERFORM api_entry_bodies_write(ARRAY(SELECT DISTINCT project_id FROM old_rows));
+    ELSE
+        PERFORM api_entry_bodies_write(ARRAY(
+            SELECT project_id FROM new_rows UNION SELECT project_id FROM old_rows
+        ));
+    END IF;
+    RETURN NULL;
+END
+$$;
+
+-- A category renamed, given another slug or moved: the entries listed in it or below it.
+CREATE OR REPLACE FUNCTION api_entry_bodies_on_category() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM api_entry_bodies_write(ARRAY(
+        WITH changed AS (
+            SELECT n.id FROM new_rows n JOIN old_rows o ON o.id = n.id
+             WHERE {_changed(["slug", "name", "parent_id"])}
+        ), shown AS (
+            SELECT id FROM changed
+            UNION SELECT c.id FROM projects_category c WHERE c.parent_id IN (SELECT id FROM changed)
+        )
+        SELECT p.id FROM projects_project p WHERE p.category_id IN (SELECT id FROM shown)
+        UNION
+        SELECT s.project_id FROM projects_secondarycategory s
+         WHERE s.category_id IN (SELECT id FROM shown)
+    ));
+    RETURN NULL;
+END
+$$;
+
+-- A page of the public list by stars (api.selectors.stored_page): a first row with the
+-- count (FacetCount rows), then the page's bodies in order; no row at all when the category
+-- slug names no category. ``healths`` filters (NULL: no filter); ``ranges`` are the health
+-- values whose index ranges of Listing rows are merged, each read no deeper than the
+-- page's end (what projects.selectors.listing_page_sql does with one range per value).
+CREATE OR REPLACE FUNCTION api_public_page(
+    category text, healths text[], ranges text[], page_offset int, page_limit int
+) RETURNS TABLE (total bigint, plain boolean, body text)
+-- One plan for every call: left to choose, PostgreSQL plans these statements again on
+-- each call (a custom plan for the values), which costs more than running them.
+LANGUAGE plpgsql STABLE SET plan_cache_mode = force_generic_plan AS $$
+DECLARE
+    listed_in bigint := 0;
+BEGIN
+    IF category <> '' THEN
+        SELECT c.id INTO listed_in FROM projects_category c WHERE c.slug = category;
+        IF NOT FOUND THEN
+            RETURN;
+        END IF;
+    END IF;
+    RETURN QUERY
+    SELECT COALESCE(SUM(f.n), 0)::bigint, NULL::boolean, NULL::text
+      FROM projects_facetcount f
+     WHERE f.category_id = listed_in AND f.all_licenses
+       AND (healths IS NULL OR f.health = ANY(healths));
+    RETURN QUERY
+    SELECT NULL::bigint, b.plain, b.body
+      FROM (
+        SELECT r.project_id, r.stars_rank, r.name_key
+          FROM unnest(ranges) AS h(health)
+         CROSS JOIN LATERAL (
+            SELECT l.project_id, l.stars_rank, l.name_key FROM projects_listing l
+             WHERE l.category_id = listed_in AND l.health = h.health
+             ORDER BY l.stars_rank DESC, l.name_key, l.project_id
+             LIMIT page_offset + page_limit
+         ) r
+         ORDER BY r.stars_rank DESC, r.name_key, r.project_id
+         LIMIT page_limit OFFSET page_offset
+      ) page
+      JOIN api_entrybody b ON b.project_id = page.project_id
+     ORDER BY page.stars_rank DESC, page.name_key, page.project_id;
+END
+$$;
+
+-- A maintainer's name changed: the entries they maintain.
+CREATE OR REPLACE FUNCTION api_entry_bodies_on_user() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM api_entry_bodies_write(ARRAY(
+        SELECT DISTINCT m.project_id FROM projects_maintainer m
+          JOIN new_rows n ON n.id = m.user_id JOIN old_rows o ON o.id = n.id
+         WHERE {_changed(["first_name", "last_name", "username"])}
+    ));
+    RETURN NULL;
+END
+$$;
+"""
+
+_PARTS = [
+    "projects_secondarycategory",
+    "projects_repositorystatus",
+    "projects_finding",
+    "projects_maintainer",
+]
+
+
+def _statement_triggers(table: str, function: str, prefix: str) -> str:
+    transition = {
+        "INSERT": "REFERENCING NEW TABLE AS new_rows",
+        "UPDATE": "REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows",
+        "DELETE": "REFERENCING OLD TABLE AS old_rows",
+    }
+    return "".join(
+        f"CREATE TRIGGER {prefix}_{event.lower()} AFTER {event} ON {table} {refs}"
+        f" FOR EACH STATEMENT EXECUTE FUNCTION {function}();\n"
+        for event, refs in transition.items()
+    )
+
+
+def _trigger_names() -> list[tuple[str, str]]:
+    names = [
+        (f"api_body_{t}_{e}", t)
+        for t in ["projects_project", *_PARTS]
+        for e in ("insert", "update", "delete")
+    ]
+    return [
+        *names,
+        ("api_body_category_update", "projects_category"),
+        ("api_body_user_update", "auth_user"),
+    ]
+
+
+TRIGGERS = (
+    _statement_triggers(
+        "projects_project", "api_entry_bodies_on_project", "api_body_projects_project"
+    )
+    + "".join(_statement_triggers(t, "api_entry_bodies_on_part", f"api_body_{t}") for t in _PARTS)
+    + "CREATE TRIGGER api_body_category_update AFTER UPDATE ON projects_category"
+    " REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows"
+    " FOR EACH STATEMENT EXECUTE FUNCTION api_entry_bodies_on_category();\n"
+    "CREATE TRIGGER api_body_user_update AFTER UPDATE ON auth_user"
+    " REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows"
+    " FOR EACH STATEMENT EXECUTE FUNCTION api_entry_bodies_on_user();\n"
+)
+
+INSTALL = f"""
+{FUNCTIONS}
+{TRIGGERS}
+SELECT api_entry_bodies_write(ARRAY(SELECT id FROM projects_project));
+"""
+
+UNINSTALL = (
+    "".join(f"DROP TRIGGER IF EXISTS {name} ON {table};\n" for name, table in _trigger_names())
+    + """
+DROP FUNCTION IF EXISTS api_entry_bodies_on_user();
+DROP FUNCTION IF EXISTS api_entry_bodies_on_category();
+DROP FUNCTION IF EXISTS api_entry_bodies_on_part();
+DROP FUNCTION IF EXISTS api_entry_bodies_on_project();
+DROP FUNCTION IF EXISTS api_entry_bodies_write(bigint[]);
+DROP FUNCTION IF EXISTS api_json_compact(jsonb);
+DROP FUNCTION IF EXISTS api_public_page(text, text[], text[], int, int);
+"""
+)

@@ -1,0 +1,323 @@
+"""The public's list pages by stars come from bodies PostgreSQL triggers store
+(api/entry_body_sql.py, api.public_list): each answer must be the serializer's, byte for
+byte and header for header, and every write to anything an entry shows must rewrite its
+body in the same transaction."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import pytest
+from django.contrib.auth.models import AnonymousUser
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
+from rest_framework.renderers import JSONRenderer
+
+from api.entry_body_sql import MARKERS
+from api.models import EntryBody
+from api.public_list import _marker_values
+from api.serializers import ProjectSerializer
+from projects.models import (
+    Category,
+    Finding,
+    Health,
+    Maintainer,
+    Project,
+    RepositoryStatus,
+    SecondaryCategory,
+)
+from tests.api.conftest import Actor, make_user
+from tests.api.test_representation import NOW, _request, landscape  # noqa: F401 - fixture
+
+pytestmark = pytest.mark.django_db
+
+STORED = "api_public_page"  # the statement a page from stored bodies runs
+
+
+def _client():
+    client = Actor(None, None).client()
+    # A cookie keeps the answer out of the kept answers (projects.web.kept), so that each
+    # read below reaches the view; the visitor is still anonymous.
+    client.cookies["seen"] = "1"
+    return client
+
+
+def _read(client, path: str, **headers):
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(path, **headers)
+    stored = any(STORED in q["sql"] for q in queries.captured_queries)
+    return response, stored
+
+
+def _headers(response) -> dict:
+    return {k: v for k, v in response.items() if k != "Date"}
+
+
+def _both(settings, path: str, **headers):
+    """The answer from stored bodies and the serializer's own, for the same read."""
+    client = _client()
+    settings.API_LIST_STORED_BODIES = True
+    fast, stored = _read(client, path, **headers)
+    settings.API_LIST_STORED_BODIES = False
+    slow, used = _read(client, path, **headers)
+    assert not used
+    return fast, slow, stored
+
+
+def _assert_same(fast, slow):
+    assert fast.status_code == slow.status_code
+    assert fast.content == slow.content
+    assert _headers(fast) == _headers(slow)
+
+
+PAGES = [
+    "?ordering=-stars",
+    "?ordering=-stars&page=2",
+    "?ordering=-stars&page_size=7&page=3",
+    "?ordering=-stars&page_size=200",
+    "?ordering=-stars&page_size=1&page=5",
+    "?ordering=-stars&health=active",
+    "?ordering=-stars&health=active,inactive&page_size=10&page=2",
+    "?ordering=-stars&health=unknown&health=archived",
+    "?ordering=-stars&health=active&health=active&page_size=5",  # the same value twice
+    "?ordering=-stars&health=+active+,+inactive",
+    "?health=inactive&ordering=-stars&page_size=3",
+]
+
+
+@pytest.mark.parametrize("query", PAGES)
+def test_a_page_from_stored_bodies_is_the_serializers_answer(landscape, settings, query):  # noqa: F811
+    categories = ["", *Category.objects.order_by("pk").values_list("slug", flat=True)[:6]]
+    served = 0
+    for slug in categories:
+        path = "/api/v1/projects/" + query + (f"&category={slug}" if slug else "")
+        fast, slow, stored = _both(settings, path)
+        _assert_same(fast, slow)
+        assert stored
+        if fast.status_code == 200:
+            served += 1
+            assert fast["ETag"] and fast["Content-Type"] == "application/json"
+    assert served
+
+
+def test_every_public_entry_is_served_from_its_body_alike(landscape, settings):  # noqa: F811
+    """Page by page through the whole list: entries whose body is not plain (a logo path a
+    URL escapes, tags that are not strings, links the serializer rewrites) are served by
+    the serializer, the others from their bodies; the pages are the same either way."""
+    plain = dict(EntryBody.objects.values_list("project_id", "plain"))
+    assert False in plain.values() and True in plain.values()
+    url, pages = "/api/v1/projects/?ordering=-stars&page_size=25", 0
+    stored_pages = 0
+    while url:
+        fast, slow, stored = _both(settings, url)
+        _assert_same(fast, slow)
+        stored_pages += stored and fast.status_code == 200
+        url = fast.json()["next"]
+        pages += 1
+    assert pages > 5 and stored_pages == pages
+
+
+@pytest.mark.parametrize(
+    ("path", "status"),
+    [
+        ("?ordering=-stars&category=no-such-category", 400),
+        ("?ordering=-stars&category=", 200),
+        ("?ordering=-stars&category=a&category=b", 400),
+        ("?ordering=-stars&health=bogus", 400),
+        ("?ordering=-stars&health=", 200),
+        ("?ordering=-stars&health=active,", 200),
+        ("?ordering=-stars&page=0", 404),
+        ("?ordering=-stars&page=abc", 404),
+        ("?ordering=-stars&page=999", 404),
+        ("?ordering=-stars&page=last", 200),
+        ("?ordering=-stars&page=", 200),
+        ("?ordering=-stars&page_size=0", 200),
+        ("?ordering=-stars&page_size=500", 200),
+        ("?ordering=-stars&page_size=-3", 200),
+        ("?ordering=-stars&page=2&page=3", 200),
+        ("?ordering=-stars&q=vision", 200),
+        ("?ordering=-stars&maturity=graduated", 200),
+        ("?ordering=-stars&format=json", 200),
+        ("?ordering=stars", 200),
+        ("?ordering=-stars&ordering=name", 200),
+        ("?ordering=-name", 200),
+        ("", 200),
+    ],
+)
+def test_what_stored_bodies_do_not_answer_is_the_serializers_answer(
+    landscape,  # noqa: F811
+    settings,
+    path,
+    status,
+):
+    fast, slow, _stored = _both(settings, "/api/v1/projects/" + path)
+    _assert_same(fast, slow)
+    assert fast.status_code == status, fast.content[:300]
+
+
+def test_other_media_types_and_signed_in_readers_go_through_the_serializer(landscape, settings):  # noqa: F811
+    path = "/api/v1/projects/?ordering=-stars&page_size=5"
+    for accept in ("application/json; indent=2", "application/yaml"):
+        fast, slow, stored = _both(settings, path, HTTP_ACCEPT=accept)
+        assert not stored
+        _assert_same(fast, slow)
+    # The browsable API (its form carries a fresh CSRF token each time).
+    fast, slow, stored = _both(settings, path, HTTP_ACCEPT="text/html")
+    assert not stored and fast.status_code == slow.status_code == 200
+    staff = Actor(landscape["staff"], landscape["keys"]["staff"]).client()
+    settings.API_LIST_STORED_BODIES = True
+    response, stored = _read(staff, "/api/v1/projects/?ordering=-stars&page_size=200")
+    assert not stored
+    assert "pending" in {item["publication"] for item in response.json()["results"]}
+
+
+def test_a_conditional_read_answers_304_before_any_page_is_read(landscape, settings):  # noqa: F811
+    client = _client()
+    path = "/api/v1/projects/?ordering=-stars&health=active"
+    first, stored = _read(client, path)
+    assert stored and first.status_code == 200
+    again, stored = _read(client, path, HTTP_IF_NONE_MATCH=first["ETag"])
+    assert again.status_code == 304 and not stored
+
+
+def test_urls_follow_the_request_host(landscape, settings):  # noqa: F811
+    client = _client()
+    for host in ("testserver", "other.example"):
+        settings.ALLOWED_HOSTS = ["testserver", "other.example"]
+        response, stored = _read(client, "/api/v1/projects/?ordering=-stars", HTTP_HOST=host)
+        assert stored
+        item = response.json()["results"][0]
+        assert item["url"] == f"http://{host}/api/v1/projects/{item['slug']}/"
+        assert item["html_url"].startswith(f"http://{host}/")
+        assert item["badge_url"].startswith(f"http://{host}/")
+        assert response.json()["next"].startswith(f"http://{host}/")
+
+
+def test_without_the_setting_no_page_is_read_from_bodies(landscape, settings):  # noqa: F811
+    settings.API_LIST_STORED_BODIES = False
+    _response, stored = _read(_client(), "/api/v1/projects/?ordering=-stars")
+    assert not stored
+
+
+# --- The triggers keep every body current --------------------------------------------------
+
+
+def _assert_bodies_current():
+    """Every entry's stored body, its markers filled in for a request, is the serializer's
+    JSON for it (byte for byte where the body is plain), and no entry is without one."""
+    request = _request(AnonymousUser())
+    markers = _marker_values(request)
+    bodies = dict(EntryBody.objects.values_list("project_id", "body"))
+    plain = dict(EntryBody.objects.values_list("project_id", "plain"))
+    from api.views import with_project_relations
+
+    entries = list(with_project_relations(Project.objects.order_by("pk")))
+    assert set(bodies) == {e.pk for e in entries}
+    for entry in entries:
+        expected = JSONRenderer().render(
+            ProjectSerializer(entry, context={"request": request}).data
+        )
+        body = bodies[entry.pk].encode()
+        for marker, value in zip(MARKERS, markers, strict=True):
+            body = body.replace(marker, value)
+        if plain[entry.pk]:
+            assert body == expected, entry.slug
+        else:
+            # Served by the serializer; still the same JSON wherever SQL could write it.
+            assert json.loads(body) is not None
+
+
+def test_the_bodies_are_current_after_the_import(landscape):  # noqa: F811
+    _assert_bodies_current()
+
+
+def test_every_write_to_what_an_entry_shows_rewrites_its_body(landscape):  # noqa: F811
+    entries = list(Project.objects.order_by("pk")[:12])
+    a, b, c = entries[0], entries[1], entries[2]
+    writes = [
+        lambda: Project.objects.filter(pk=a.pk).update(description='Now with \u2028 and "q"'),
+        lambda: Project.objects.filter(pk=b.pk).update(name="Renamed ü", slug="renamed-u"),
+        lambda: Project.objects.filter(pk=c.pk).update(
+            tags=["x", "y"], other_links=[{"name": "Docs", "url": "https://d.example"}]
+        ),
+        lambda: Project.objects.filter(pk=a.pk).update(logo="logos/a.svg", maturity="archived"),
+        lambda: Project.objects.filter(pk=a.pk).update(health=Health.INACTIVE),
+        lambda: RepositoryStatus.objects.filter(project=entries[3]).update(
+            stars=12345, archived=True, pushed_at=NOW + timedelta(microseconds=7)
+        ),
+        lambda: RepositoryStatus.objects.create(
+            project=entries[4],
+            url="https://github.com/x/y",
+            host="github.com",
+            owner="x",
+            name="y",
+            stars=3,
+        ),
+        lambda: RepositoryStatus.objects.filter(project=entries[5]).delete(),
+        lambda: Finding.objects.create(
+            project=entries[6],
+            kind=Finding.Kind.INACTIVE,
+            subject="s",
+            evidence={"b": [1, {"c": None}], "a": "é\n"},
+            first_seen=NOW,
+            last_seen=NOW,
+        ),
+        lambda: Finding.objects.filter(project=entries[6]).update(state=Finding.State.RESOLVED),
+        lambda: Maintainer.objects.create(user=make_user("newcomer"), project=entries[7]),
+        lambda: (
+            type(landscape["staff"])
+            .objects.filter(username="newcomer")
+            .update(first_name="Grace", last_name="Hopper")
+        ),
+        lambda: Maintainer.objects.filter(project=entries[7]).delete(),
+        lambda: SecondaryCategory.objects.create(
+            project=entries[8],
+            category=Category.objects.exclude(pk=entries[8].category_id)
+            .filter(parent__isnull=False)
+            .first(),
+        ),
+        lambda: SecondaryCategory.objects.filter(project=entries[8]).delete(),
+        lambda: Category.objects.filter(pk=entries[9].category_id).update(
+            name="Renamed subcategory", slug="renamed-sub"
+        ),
+        lambda: Category.objects.filter(
+            pk=Category.objects.filter(parent__isnull=True).first().pk
+        ).update(name="Renamed pillar"),
+        lambda: Category.objects.filter(pk=entries[10].category_id).update(
+            parent=Category.objects.filter(parent__isnull=True).last()
+        ),
+        lambda: Project.objects.filter(pk=entries[11].pk).delete(),
+    ]
+    for write in writes:
+        with transaction.atomic():
+            write()
+            _assert_bodies_current()  # inside the writing transaction already
+
+
+def test_a_saved_entry_gets_its_body_in_the_same_transaction(landscape):  # noqa: F811
+    category = Category.objects.filter(parent__isnull=False).first()
+    with transaction.atomic():
+        created = Project.objects.create(
+            name="Fresh", slug="fresh", homepage_url="https://fresh.example", category=category
+        )
+        assert EntryBody.objects.filter(project_id=created.pk, plain=True).exists()
+        created.description = "Changed"
+        created.save()
+        _assert_bodies_current()
+        created.delete()
+        assert not EntryBody.objects.filter(project_id=created.pk).exists()
+
+
+def test_a_refresh_that_changes_nothing_shown_leaves_the_body_alone(landscape):  # noqa: F811
+    entry = Project.objects.order_by("pk").first()
+
+    def tuple_id():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT ctid, xmin FROM api_entrybody WHERE project_id = %s", [entry.pk])
+            return cursor.fetchone()
+
+    before = tuple_id()
+    # The entry's copied stars and last activity are not in its body.
+    Project.objects.filter(pk=entry.pk).update(stars=99, last_activity=NOW)
+    assert tuple_id() == before
