@@ -105,11 +105,13 @@ def _version_etag(version: int, path: str, media: str, audience: str) -> str:
     return '"' + hashlib.sha256(key.encode()).hexdigest()[:32] + '"'
 
 
-def version_validators(request, version: int | None) -> Validators:
-    """A list's validators under the data ``version`` (None: unknown, no validators)."""
+def version_validators(request, version: int | None, *, media: str | None = None) -> Validators:
+    """A list's validators under the data ``version`` (None: unknown, no validators), for
+    the representation ``media`` (by default, the one DRF chose for the request)."""
     if version is None:
         return Validators(etag=None, last_modified=None)
-    media = getattr(request, "accepted_media_type", "") or ""
+    if media is None:
+        media = getattr(request, "accepted_media_type", "") or ""
     etag = _version_etag(version, request.get_full_path(), media, _audience(request))
     return Validators(etag=etag, last_modified=version_time(version))
 

@@ -8,23 +8,30 @@ triggers on every table the representation reads, so no write path (admin, API, 
 workers' ``update()`` calls, history reverts) can leave a body stale.
 
 A body is ProjectSerializer's JSON for the entry, compact, with one thing left open: the
-scheme and host of its URLs, which belong to the request. Each URL is stored as a marker,
-the slug (or logo path) and a second marker; the reader puts the request's URL parts in
-their place (``MARKERS``). JSON escapes every control character inside strings, so a
-marker byte can only come from here. ``plain`` is false for an entry whose body could not
-be written that way (a slug or logo path that a URL would escape, links or tags of
-another shape than the serializer's plain case): its pages are served by the serializer.
+scheme and host of its URLs, which belong to the request. Each URL is stored as the
+``ORIGIN`` marker followed by its path, and the reader puts the request's scheme and host
+in its place. The paths around the slug (the API's, the page's, the badge's, MEDIA_URL)
+are the ones reverse() gave when this was installed (``api_entry_body_paths()``); the
+reader checks them against today's and serves nothing from bodies if one differs. JSON
+escapes every control character inside strings, so a marker byte can only come from here.
+``plain`` is false for an entry whose body could not be written that way (a slug or logo
+path that a URL would escape, links or tags of another shape than the serializer's plain
+case): its pages are served by the serializer.
 The migration api/0003 installs this; a change here needs a migration that installs it
 again.
 """
 
 from __future__ import annotations
 
+import re
+
 from api.entry_sql import _iso_utc
 
-# Marker bytes in a stored body, in the order the reader replaces them: the API URL's
-# start and end around the slug, the page's, the badge's, and the start of a logo URL.
-MARKERS = (b"\x01", b"\x02", b"\x03", b"\x04", b"\x05", b"\x06", b"\x07")
+# Where a stored body's URLs start: the reader puts the request's scheme and host there.
+ORIGIN = b"\x01"
+# Paths (and an absolute MEDIA_URL) whose characters need no escaping in SQL, in JSON or in
+# a URL; anything else is not baked into bodies (none is served from them).
+_PLAIN_PATH = re.compile(r"[-a-zA-Z0-9_./~:]*")
 
 # The entry columns a body shows: an UPDATE that changes none of them (a refresh's copy
 # of stars or last activity) leaves the body alone.
@@ -64,9 +71,12 @@ def _time(expr: str) -> str:
     return f"COALESCE('\"' || {_iso_utc(expr)} || '\"', 'null')"
 
 
-def _marked(start: int, expr: str) -> str:
-    # "<marker>value<marker>": the reader puts the request's URL start and end there.
-    return f"'\"' || chr({start}) || {expr} || chr({start + 1}) || '\"'"
+def _url(start: int, expr: str) -> str:
+    # The origin marker, the path before the slug, the slug, the path after it.
+    return (
+        f"'\"' || chr(1) || (api_entry_body_paths())[{start}] || {expr}"
+        f" || (api_entry_body_paths())[{start + 1}] || '\"'"
+    )
 
 
 def _object(fields: list[tuple[str, str]]) -> str:
@@ -167,8 +177,8 @@ _BODY = _object(
     [
         ("slug", _text("p.slug")),
         ("name", _text("p.name")),
-        ("url", _marked(1, "p.slug")),
-        ("html_url", _marked(3, "p.slug")),
+        ("url", _url(1, "p.slug")),
+        ("html_url", _url(3, "p.slug")),
         ("description", _text("p.description")),
         ("homepage_url", _text("NULLIF(p.homepage_url, '')")),
         ("repo_url", _text("NULLIF(p.repo_url, '')")),
@@ -215,10 +225,12 @@ _BODY = _object(
         ),
         (
             "logo_url",
-            "CASE WHEN COALESCE(p.logo, '') = '' THEN 'null'"
-            " ELSE '\"' || chr(7) || p.logo || '\"' END",
+            # MEDIA_URL, after the origin when it is a path (not when it names a host).
+            "CASE WHEN COALESCE(p.logo, '') = '' THEN 'null' ELSE '\"'"
+            " || CASE WHEN left((api_entry_body_paths())[7], 1) = '/' THEN chr(1) ELSE '' END"
+            " || (api_entry_body_paths())[7] || p.logo || '\"' END",
         ),
-        ("badge_url", _marked(5, "p.slug")),
+        ("badge_url", _url(5, "p.slug")),
         ("created", _time("p.created")),
         ("updated", _time("p.updated")),
     ]
@@ -331,17 +343,18 @@ $$;
 
 -- A page of the public list by stars (api.selectors.stored_page): a first row with the
 -- count (FacetCount rows), then the page's bodies in order; no row at all when the category
--- slug names no category. ``healths`` filters (NULL: no filter); ``ranges`` are the health
--- values whose index ranges of Listing rows are merged, each read no deeper than the
--- page's end (what projects.selectors.listing_page_sql does with one range per value).
+-- slug names no category. ``healths`` filters (comma-separated; '': no filter); ``ranges``
+-- are the health values (comma-separated) whose index ranges of Listing rows are merged,
+-- each read no deeper than the page's end (as projects.selectors.listing_page_ids does).
 CREATE OR REPLACE FUNCTION api_public_page(
-    category text, healths text[], ranges text[], page_offset int, page_limit int
+    category text, healths text, ranges text, page_offset int, page_limit int
 ) RETURNS TABLE (total bigint, plain boolean, body text)
 -- One plan for every call: left to choose, PostgreSQL plans these statements again on
 -- each call (a custom plan for the values), which costs more than running them.
 LANGUAGE plpgsql STABLE SET plan_cache_mode = force_generic_plan AS $$
 DECLARE
     listed_in bigint := 0;
+    kept text[] := string_to_array(NULLIF(healths, ''), ',');
 BEGIN
     IF category <> '' THEN
         SELECT c.id INTO listed_in FROM projects_category c WHERE c.slug = category;
@@ -353,12 +366,12 @@ BEGIN
     SELECT COALESCE(SUM(f.n), 0)::bigint, NULL::boolean, NULL::text
       FROM projects_facetcount f
      WHERE f.category_id = listed_in AND f.all_licenses
-       AND (healths IS NULL OR f.health = ANY(healths));
+       AND (kept IS NULL OR f.health = ANY(kept));
     RETURN QUERY
     SELECT NULL::bigint, b.plain, b.body
       FROM (
         SELECT r.project_id, r.stars_rank, r.name_key
-          FROM unnest(ranges) AS h(health)
+          FROM unnest(string_to_array(ranges, ',')) AS h(health)
          CROSS JOIN LATERAL (
             SELECT l.project_id, l.stars_rank, l.name_key FROM projects_listing l
              WHERE l.category_id = listed_in AND l.health = h.health
@@ -434,11 +447,35 @@ TRIGGERS = (
     " FOR EACH STATEMENT EXECUTE FUNCTION api_entry_bodies_on_user();\n"
 )
 
-INSTALL = f"""
+
+def url_paths() -> list[str] | None:
+    """What an entry's URLs hold around its slug today, as a request's absolute URLs put
+    them after the scheme and host: the API's before and after, the page's, the badge's,
+    then MEDIA_URL (before a logo's name). None when one is not a plain path."""
+    from api.serializers import _LOGO_STORAGE, _SLUG_PLACEHOLDER, ProjectRepresentation
+
+    urls = ProjectRepresentation(None)  # no request: relative URLs
+    parts = (urls.url_parts, urls.html_url_parts, urls.badge_url_parts)
+    media, found, after = _LOGO_STORAGE.url(_SLUG_PLACEHOLDER).rpartition(_SLUG_PLACEHOLDER)
+    if None in parts or not found or after:
+        return None
+    paths = [*parts[0], *parts[1], *parts[2], media]
+    return paths if all(_PLAIN_PATH.fullmatch(p) for p in paths) else None
+
+
+def install_sql() -> str:
+    """Everything, with today's URL paths baked in (NULL when they are not plain: every
+    body is then not ``plain``), and the bodies of the entries already there."""
+    paths = url_paths()
+    baked = ", ".join(f"'{p}'" for p in paths) if paths else ", ".join(["NULL"] * 7)
+    return f"""
+CREATE OR REPLACE FUNCTION api_entry_body_paths() RETURNS text[]
+LANGUAGE sql IMMUTABLE AS $$ SELECT ARRAY[{baked}]::text[] $$;
 {FUNCTIONS}
 {TRIGGERS}
 SELECT api_entry_bodies_write(ARRAY(SELECT id FROM projects_project));
 """
+
 
 UNINSTALL = (
     "".join(f"DROP TRIGGER IF EXISTS {name} ON {table};\n" for name, table in _trigger_names())
@@ -449,6 +486,7 @@ DROP FUNCTION IF EXISTS api_entry_bodies_on_part();
 DROP FUNCTION IF EXISTS api_entry_bodies_on_project();
 DROP FUNCTION IF EXISTS api_entry_bodies_write(bigint[]);
 DROP FUNCTION IF EXISTS api_json_compact(jsonb);
-DROP FUNCTION IF EXISTS api_public_page(text, text[], text[], int, int);
+DROP FUNCTION IF EXISTS api_public_page(text, text, text, int, int);
+DROP FUNCTION IF EXISTS api_entry_body_paths();
 """
 )

@@ -139,7 +139,7 @@ def entry_rows(ids: list[int]) -> list[list]:
 class StoredPage:
     count: int  # the entries the filters keep (FacetCount rows)
     category_known: bool  # False: the category slug names no category
-    bodies: list[tuple[bool, bytes]]  # (plain, UTF-8 body) of the page's entries, in order
+    bodies: list[tuple]  # (None, plain, UTF-8 body) of the page's entries, in order
 
 
 class _TextAsBytes(Loader):
@@ -155,11 +155,14 @@ def stored_page(params: ListParams, *, offset: int, limit: int) -> StoredPage:
     api_public_page (api/entry_body_sql.py), whose plan the session keeps."""
     from django.db import connection
 
-    healths = list(dict.fromkeys(params.health)) or None
-    ranges = healths or [h.value for h in Health]
+    # Comma-separated: a text parameter is cheaper to send than an array (the values are
+    # Health values, checked by the caller).
+    healths = ",".join(dict.fromkeys(params.health))
+    ranges = healths or ",".join(h.value for h in Health)
     with connection.cursor() as cursor:
-        # The bodies as the bytes PostgreSQL sends (UTF-8): the response is bytes, and
-        # decoding 60 KB only to encode it again costs more than the rest of the read.
+        # The bodies as the bytes PostgreSQL sends (UTF-8, Django's client encoding): the
+        # response is bytes, and decoding 60 KB only to encode it again costs more than
+        # the rest of the read.
         cursor.cursor.adapters.register_loader("text", _TextAsBytes)
         cursor.execute(
             "SELECT total, plain, body FROM api_public_page(%s, %s, %s, %s, %s)",
@@ -168,8 +171,16 @@ def stored_page(params: ListParams, *, offset: int, limit: int) -> StoredPage:
         rows = cursor.fetchall()
     if not rows:
         return StoredPage(count=0, category_known=False, bodies=[])
-    return StoredPage(
-        count=int(rows[0][0]),
-        category_known=True,
-        bodies=[(plain, body) for _total, plain, body in rows[1:]],
-    )
+    return StoredPage(count=int(rows[0][0]), category_known=True, bodies=rows[1:])
+
+
+def baked_url_paths() -> list[str] | None:
+    """The URL paths the stored bodies were written with (api_entry_body_paths(), installed
+    by the migration); None where there is no such function (not PostgreSQL)."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT api_entry_body_paths()")
+        return list(cursor.fetchone()[0])

@@ -21,7 +21,7 @@ from api import caching
 from api.filters import FindingFilter, ProjectFilter, facet_list_params
 from api.pagination import ProjectPagination
 from api.permissions import ProjectPermission
-from api.public_list import public_list_response
+from api.public_list import public_list_answer, public_list_response
 from api.renderers import CSVRenderer, FirstRendererNegotiation, YAMLRenderer
 from api.selectors import (
     api_stats,
@@ -172,6 +172,15 @@ class ProjectViewSet(
         if not hasattr(self, "_facet_params"):
             self._facet_params = facet_list_params(request)
         return self._facet_params
+
+    @classmethod
+    def as_view(cls, actions=None, **initkwargs):
+        view = super().as_view(actions, **initkwargs)
+        if actions and actions.get("get") == "list":
+            # A plain anonymous read of a page by stars, answered before the session and
+            # DRF (projects.web.kept); with a cookie, list() below gives the same answer.
+            view.answers_anonymous_reads = public_list_answer
+        return view
 
     def list(self, request, *args, **kwargs):
         # The public's pages by stars come from stored bodies (api.public_list).

@@ -8,7 +8,7 @@ from api import entry_body_sql
 def install(apps, schema_editor):
     # Triggers and the bodies of the entries already there (PostgreSQL only).
     if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(entry_body_sql.INSTALL)
+        schema_editor.execute(entry_body_sql.install_sql())
 
 
 def uninstall(apps, schema_editor):

@@ -16,6 +16,10 @@ history, htmx, axes), which a kept answer skips; the headers they added to the o
 answer (Vary, X-Frame-Options) are kept with it. A DRF view's throttles still count the
 reads answered here (a refusal is left to the view, which answers the 429).
 
+A view may also answer such a read itself before the rest of the stack, kept or not
+(``answers_anonymous_reads``, a function of the request, the data version and the view,
+giving the whole answer or None): the API's public list pages by stars (api.public_list).
+
 Never kept: any answer but a 200, a streamed answer, and an answer that sets a cookie.
 """
 
@@ -76,20 +80,34 @@ class KeptAnswerMiddleware:
 
     def __call__(self, request):
         view = _keeping_view(request) if plain_anonymous_read(request) else None
-        version = near.version(read_version) if view is not None else None
-        if version is None:  # not such a read, or the cache cannot say what is current
+        if view is None:
             return self.get_response(request)
-        key = _key(request, view.kept_key_headers)
-        kept = _serve(request, key, version)
-        if kept is not None:
+        version = near.version(read_version)  # None: the cache cannot say what is current
+        key = _key(request, view.kept_key_headers) if version is not None else None
+        if key is not None and (kept := _serve(request, key, version)) is not None:
             # What the authentication middleware would have set: no credentials, no user.
             request.user = AnonymousUser()
             if _throttles_allow(view, request):
                 return kept
             return self.get_response(request)
-        response = self.get_response(request)
-        _keep(key, version, response)
+        response = _answer_here(view, request, version) or self.get_response(request)
+        if key is not None:
+            _keep(key, version, response)
         return response
+
+
+def _answer_here(view, request, version: int | None):
+    """The view's own answer to such a read without the rest of the stack, when it gives
+    one (``answers_anonymous_reads``: the API's public list pages by stars), else None.
+    Throttles count it once it is made; a refusal is left to the view (its 429)."""
+    answer = getattr(view, "answers_anonymous_reads", None)
+    if answer is None:
+        return None
+    request.user = AnonymousUser()
+    response = answer(request, version=version, view=view)
+    if response is None or not _throttles_allow(view, request):
+        return None
+    return response
 
 
 def _keeping_view(request):

@@ -14,9 +14,9 @@ from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from rest_framework.renderers import JSONRenderer
 
-from api.entry_body_sql import MARKERS
+from api.entry_body_sql import ORIGIN
 from api.models import EntryBody
-from api.public_list import _marker_values
+from api.public_list import _origin
 from api.serializers import ProjectSerializer
 from projects.models import (
     Category,
@@ -35,11 +35,13 @@ pytestmark = pytest.mark.django_db
 STORED = "api_public_page"  # the statement a page from stored bodies runs
 
 
-def _client():
+def _client(*, cookie: bool = True):
     client = Actor(None, None).client()
-    # A cookie keeps the answer out of the kept answers (projects.web.kept), so that each
-    # read below reaches the view; the visitor is still anonymous.
-    client.cookies["seen"] = "1"
+    if cookie:
+        # With a cookie the read reaches DRF (ProjectViewSet.list); without one it is
+        # answered before the session middleware (projects.web.kept). Either way the
+        # visitor is anonymous.
+        client.cookies["seen"] = "1"
     return client
 
 
@@ -55,12 +57,15 @@ def _headers(response) -> dict:
 
 
 def _both(settings, path: str, **headers):
-    """The answer from stored bodies and the serializer's own, for the same read."""
-    client = _client()
+    """The answer from stored bodies (read with a cookie, through DRF, and without one,
+    before it), checked to be the same, and the serializer's own for the same read."""
     settings.API_LIST_STORED_BODIES = True
-    fast, stored = _read(client, path, **headers)
+    before_drf, stored_before = _read(_client(cookie=False), path, **headers)
+    fast, stored = _read(_client(), path, **headers)
+    assert stored_before == stored
+    _assert_same(before_drf, fast)
     settings.API_LIST_STORED_BODIES = False
-    slow, used = _read(client, path, **headers)
+    slow, used = _read(_client(), path, **headers)
     assert not used
     return fast, slow, stored
 
@@ -163,8 +168,9 @@ def test_other_media_types_and_signed_in_readers_go_through_the_serializer(lands
         assert not stored
         _assert_same(fast, slow)
     # The browsable API (its form carries a fresh CSRF token each time).
-    fast, slow, stored = _both(settings, path, HTTP_ACCEPT="text/html")
-    assert not stored and fast.status_code == slow.status_code == 200
+    for cookie in (False, True):
+        page, stored = _read(_client(cookie=cookie), path, HTTP_ACCEPT="text/html")
+        assert not stored and page.status_code == 200 and b"<html" in page.content
     staff = Actor(landscape["staff"], landscape["keys"]["staff"]).client()
     settings.API_LIST_STORED_BODIES = True
     response, stored = _read(staff, "/api/v1/projects/?ordering=-stars&page_size=200")
@@ -175,6 +181,39 @@ def test_other_media_types_and_signed_in_readers_go_through_the_serializer(lands
 def test_a_conditional_read_answers_304_before_any_page_is_read(landscape, settings):  # noqa: F811
     client = _client()
     path = "/api/v1/projects/?ordering=-stars&health=active"
+    first, stored = _read(client, path)
+    assert stored and first.status_code == 200
+    again, stored = _read(client, path, HTTP_IF_NONE_MATCH=first["ETag"])
+    assert again.status_code == 304 and not stored
+
+
+def test_answers_before_the_stack_count_against_the_anonymous_throttle(landscape, settings):  # noqa: F811
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {"anon": "3/minute", "user": "5/minute", "write": "2/minute"},
+    }
+    client = _client(cookie=False)
+    answers = [_read(client, f"/api/v1/projects/?ordering=-stars&page={n}") for n in (1, 2, 3, 4)]
+    assert [r.status_code for r, _ in answers] == [200, 200, 200, 429]
+    assert all(stored for _, stored in answers[:3])
+    assert "Retry-After" in answers[3][0]
+
+
+def test_only_the_list_route_answers_before_the_stack():
+    from api.urls import router
+
+    routes = {
+        route.name: route.callback
+        for route in router.urls
+        if getattr(route, "name", None) in ("project-list", "project-detail")
+    }
+    assert hasattr(routes["project-list"], "answers_anonymous_reads")
+    assert not hasattr(routes["project-detail"], "answers_anonymous_reads")
+
+
+def test_a_conditional_read_without_cookies_answers_304(landscape, settings):  # noqa: F811
+    client = _client(cookie=False)
+    path = "/api/v1/projects/?ordering=-stars&health=inactive"
     first, stored = _read(client, path)
     assert stored and first.status_code == 200
     again, stored = _read(client, path, HTTP_IF_NONE_MATCH=first["ETag"])
@@ -194,6 +233,20 @@ def test_urls_follow_the_request_host(landscape, settings):  # noqa: F811
         assert response.json()["next"].startswith(f"http://{host}/")
 
 
+@pytest.mark.parametrize("media_url", ["/uploads/", "https://cdn.example/media/"])
+def test_urls_unlike_those_the_bodies_were_written_with_are_not_served_from_them(
+    landscape,  # noqa: F811
+    settings,
+    media_url,
+):
+    settings.MEDIA_URL = media_url
+    fast, slow, stored = _both(settings, "/api/v1/projects/?ordering=-stars&page_size=200")
+    _assert_same(fast, slow)
+    assert not stored
+    logos = [item["logo_url"] for item in fast.json()["results"] if item["logo_url"]]
+    assert logos and all(media_url in logo for logo in logos)
+
+
 def test_without_the_setting_no_page_is_read_from_bodies(landscape, settings):  # noqa: F811
     settings.API_LIST_STORED_BODIES = False
     _response, stored = _read(_client(), "/api/v1/projects/?ordering=-stars")
@@ -207,7 +260,8 @@ def _assert_bodies_current():
     """Every entry's stored body, its markers filled in for a request, is the serializer's
     JSON for it (byte for byte where the body is plain), and no entry is without one."""
     request = _request(AnonymousUser())
-    markers = _marker_values(request)
+    origin = _origin(request)
+    assert origin == b"http://testserver"
     bodies = dict(EntryBody.objects.values_list("project_id", "body"))
     plain = dict(EntryBody.objects.values_list("project_id", "plain"))
     from api.views import with_project_relations
@@ -218,9 +272,7 @@ def _assert_bodies_current():
         expected = JSONRenderer().render(
             ProjectSerializer(entry, context={"request": request}).data
         )
-        body = bodies[entry.pk].encode()
-        for marker, value in zip(MARKERS, markers, strict=True):
-            body = body.replace(marker, value)
+        body = bodies[entry.pk].encode().replace(ORIGIN, origin)
         if plain[entry.pk]:
             assert body == expected, entry.slug
         else:
