@@ -2,16 +2,7 @@ from django.conf import settings
 from django.db import migrations
 
 from api import entry_sql
-
-
-def install(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(entry_sql.INSTALL)
-
-
-def uninstall(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(entry_sql.UNINSTALL)
+from landscape.postgresql import run_on_postgresql
 
 
 class Migration(migrations.Migration):
@@ -21,4 +12,4 @@ class Migration(migrations.Migration):
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
-    operations = [migrations.RunPython(install, uninstall)]
+    operations = [run_on_postgresql(entry_sql.INSTALL, entry_sql.UNINSTALL)]

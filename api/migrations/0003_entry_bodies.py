@@ -3,17 +3,7 @@ from django.conf import settings
 from django.db import migrations, models
 
 from api import entry_body_sql
-
-
-def install(apps, schema_editor):
-    # Triggers and the bodies of the entries already there (PostgreSQL only).
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(entry_body_sql.install_sql())
-
-
-def uninstall(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(entry_body_sql.UNINSTALL)
+from landscape.postgresql import run_on_postgresql
 
 
 class Migration(migrations.Migration):
@@ -42,5 +32,6 @@ class Migration(migrations.Migration):
                 ("body", models.TextField()),
             ],
         ),
-        migrations.RunPython(install, uninstall),
+        # Today's URL paths are baked into the bodies: computed when the migration runs.
+        run_on_postgresql(entry_body_sql.install_sql, entry_body_sql.UNINSTALL),
     ]

@@ -4,6 +4,8 @@ pg_trgm with a trigram GIN index on the name. SQLite only gets the plain column.
 
 from django.db import migrations, models
 
+from landscape.postgresql import run_on_postgresql
+
 SEARCH_VECTOR_SQL = """
 ALTER TABLE projects_project ADD COLUMN search_vector tsvector GENERATED ALWAYS AS (
     setweight(to_tsvector('english'::regconfig, coalesce(name, '')), 'A')
@@ -18,24 +20,14 @@ CREATE INDEX projects_project_name_trgm_gin
     ON projects_project USING gin (lower(name) gin_trgm_ops);
 """
 
+# pg_trgm first: the trigram index needs it.
+FORWARD_SQL = "CREATE EXTENSION IF NOT EXISTS pg_trgm;\n" + SEARCH_VECTOR_SQL
+
 REVERSE_SQL = """
 DROP INDEX IF EXISTS projects_project_name_trgm_gin;
 DROP INDEX IF EXISTS projects_project_search_vector_gin;
 ALTER TABLE projects_project DROP COLUMN IF EXISTS search_vector;
 """
-
-
-def forwards(apps, schema_editor):
-    if schema_editor.connection.vendor != "postgresql":
-        return
-    schema_editor.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
-    schema_editor.execute(SEARCH_VECTOR_SQL)
-
-
-def backwards(apps, schema_editor):
-    if schema_editor.connection.vendor != "postgresql":
-        return
-    schema_editor.execute(REVERSE_SQL)
 
 
 def fill_search_categories(apps, schema_editor):
@@ -69,5 +61,5 @@ class Migration(migrations.Migration):
             field=models.TextField(blank=True, default="", editable=False),
         ),
         migrations.RunPython(fill_search_categories, migrations.RunPython.noop),
-        migrations.RunPython(forwards, backwards),
+        run_on_postgresql(FORWARD_SQL, REVERSE_SQL),
     ]

@@ -2,6 +2,7 @@
 
 from django.db import migrations, models
 
+from landscape.postgresql import run_on_postgresql
 from projects import facet_sql
 
 # Portable SQL (PostgreSQL and SQLite): the copied columns from each entry's primary
@@ -25,17 +26,6 @@ UPDATE projects_project SET
 
 def backfill(apps, schema_editor):
     schema_editor.execute(BACKFILL)
-
-
-def install_triggers(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(facet_sql.INSTALL)
-
-
-def uninstall_triggers(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(facet_sql.UNINSTALL)
-
 
 
 class Migration(migrations.Migration):
@@ -111,5 +101,5 @@ class Migration(migrations.Migration):
             index=models.Index(fields=['project_id'], name='listing_project'),
         ),
         migrations.RunPython(backfill, migrations.RunPython.noop),
-        migrations.RunPython(install_triggers, uninstall_triggers),
+        run_on_postgresql(facet_sql.INSTALL, facet_sql.UNINSTALL),
     ]

@@ -1,16 +1,12 @@
 from django.db import migrations
 
+from landscape.postgresql import run_on_postgresql
 from projects import facet_sql
-
-
-def install_functions(apps, schema_editor):
-    # CREATE OR REPLACE: the entry trigger updates Listing rows in place when only the
-    # name or the stars change (FacetCount untouched).
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(facet_sql.FUNCTIONS)
 
 
 class Migration(migrations.Migration):
     dependencies = [("projects", "0006_denormalized_lists")]
 
-    operations = [migrations.RunPython(install_functions, migrations.RunPython.noop)]
+    # CREATE OR REPLACE: the entry trigger updates Listing rows in place when only the
+    # name or the stars change (FacetCount untouched).
+    operations = [run_on_postgresql(facet_sql.FUNCTIONS)]
