@@ -26,6 +26,7 @@ from __future__ import annotations
 import re
 
 from api.entry_sql import _iso_utc
+from landscape.postgresql import ALL_EVENTS, drop_triggers, statement_triggers
 
 # Where a stored body's URLs start: the reader puts the request's scheme and host there.
 ORIGIN = b"\x01"
@@ -129,9 +130,12 @@ _FINDING = _object(
     ]
 )
 
+# Every character Python's str.strip() removes (Django's get_full_name() strips).
+_WHITESPACE = (
+    "U&'" + "".join(f"\\{ord(c):04x}" for c in map(chr, range(0x10000)) if c.isspace()) + "'"
+)
 _MAINTAINER_NAME = (
-    "COALESCE(NULLIF(btrim(u.first_name || ' ' || u.last_name, E' \\t\\n\\r\\f\\x0b'), ''),"
-    " u.username)"
+    f"COALESCE(NULLIF(btrim(u.first_name || ' ' || u.last_name, {_WHITESPACE}), ''), u.username)"
 )
 
 _LINKS = (
@@ -408,44 +412,14 @@ _PARTS = [
 ]
 
 
-def _statement_triggers(table: str, function: str, prefix: str) -> str:
-    transition = {
-        "INSERT": "REFERENCING NEW TABLE AS new_rows",
-        "UPDATE": "REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows",
-        "DELETE": "REFERENCING OLD TABLE AS old_rows",
-    }
-    return "".join(
-        f"CREATE TRIGGER {prefix}_{event.lower()} AFTER {event} ON {table} {refs}"
-        f" FOR EACH STATEMENT EXECUTE FUNCTION {function}();\n"
-        for event, refs in transition.items()
-    )
-
-
-def _trigger_names() -> list[tuple[str, str]]:
-    names = [
-        (f"api_body_{t}_{e}", t)
-        for t in ["projects_project", *_PARTS]
-        for e in ("insert", "update", "delete")
-    ]
-    return [
-        *names,
-        ("api_body_category_update", "projects_category"),
-        ("api_body_user_update", "auth_user"),
-    ]
-
-
-TRIGGERS = (
-    _statement_triggers(
-        "projects_project", "api_entry_bodies_on_project", "api_body_projects_project"
-    )
-    + "".join(_statement_triggers(t, "api_entry_bodies_on_part", f"api_body_{t}") for t in _PARTS)
-    + "CREATE TRIGGER api_body_category_update AFTER UPDATE ON projects_category"
-    " REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows"
-    " FOR EACH STATEMENT EXECUTE FUNCTION api_entry_bodies_on_category();\n"
-    "CREATE TRIGGER api_body_user_update AFTER UPDATE ON auth_user"
-    " REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows"
-    " FOR EACH STATEMENT EXECUTE FUNCTION api_entry_bodies_on_user();\n"
-)
+# (table, trigger function, trigger name prefix, events)
+_TRIGGERS = [
+    ("projects_project", "api_entry_bodies_on_project", "api_body_projects_project", ALL_EVENTS),
+    *((table, "api_entry_bodies_on_part", f"api_body_{table}", ALL_EVENTS) for table in _PARTS),
+    ("projects_category", "api_entry_bodies_on_category", "api_body_category", ("UPDATE",)),
+    ("auth_user", "api_entry_bodies_on_user", "api_body_user", ("UPDATE",)),
+]
+TRIGGERS = "".join(statement_triggers(*trigger) for trigger in _TRIGGERS)
 
 
 def url_paths() -> list[str] | None:
@@ -478,7 +452,7 @@ SELECT api_entry_bodies_write(ARRAY(SELECT id FROM projects_project));
 
 
 UNINSTALL = (
-    "".join(f"DROP TRIGGER IF EXISTS {name} ON {table};\n" for name, table in _trigger_names())
+    "".join(drop_triggers(table, prefix, events) for table, _, prefix, events in _TRIGGERS)
     + """
 DROP FUNCTION IF EXISTS api_entry_bodies_on_user();
 DROP FUNCTION IF EXISTS api_entry_bodies_on_category();

@@ -20,6 +20,8 @@ few set-based statements, not one per row.
 
 from __future__ import annotations
 
+from landscape.postgresql import drop_triggers, statement_triggers
+
 FACET_KEY = "category_id, via_primary, health, maturity, license, has_findings, all_licenses"
 LISTING_COLUMNS = (
     "category_id, via_primary, project_id, health, maturity, license, has_findings,"
@@ -177,29 +179,14 @@ $$;
 
 """  # noqa: S608 - fixed table and column names: no input reaches this SQL
 
-TRIGGERS = """
-CREATE TRIGGER projects_listing_insert AFTER INSERT ON projects_project
-    REFERENCING NEW TABLE AS new_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION projects_listing_on_project();
-CREATE TRIGGER projects_listing_update AFTER UPDATE ON projects_project
-    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION projects_listing_on_project();
-CREATE TRIGGER projects_listing_delete AFTER DELETE ON projects_project
-    REFERENCING OLD TABLE AS old_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION projects_listing_on_project();
-CREATE TRIGGER projects_listing_secondary_insert AFTER INSERT ON projects_secondarycategory
-    REFERENCING NEW TABLE AS new_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION projects_listing_on_secondary();
-CREATE TRIGGER projects_listing_secondary_update AFTER UPDATE ON projects_secondarycategory
-    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION projects_listing_on_secondary();
-CREATE TRIGGER projects_listing_secondary_delete AFTER DELETE ON projects_secondarycategory
-    REFERENCING OLD TABLE AS old_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION projects_listing_on_secondary();
-CREATE TRIGGER projects_listing_category AFTER UPDATE OF parent_id ON projects_category
-    FOR EACH STATEMENT EXECUTE FUNCTION projects_listing_on_category();
-
-"""
+TRIGGERS = (
+    statement_triggers("projects_project", "projects_listing_on_project", "projects_listing")
+    + statement_triggers(
+        "projects_secondarycategory", "projects_listing_on_secondary", "projects_listing_secondary"
+    )
+    + "CREATE TRIGGER projects_listing_category AFTER UPDATE OF parent_id ON projects_category"
+    " FOR EACH STATEMENT EXECUTE FUNCTION projects_listing_on_category();\n"
+)
 
 INSTALL = f"""
 {FUNCTIONS}
@@ -208,15 +195,11 @@ SELECT projects_facets_rebuild();
 {STARS_INDEX};
 """
 
-UNINSTALL = """
-DROP INDEX IF EXISTS project_stars_order;
-DROP TRIGGER IF EXISTS projects_listing_insert ON projects_project;
-DROP TRIGGER IF EXISTS projects_listing_update ON projects_project;
-DROP TRIGGER IF EXISTS projects_listing_delete ON projects_project;
-DROP TRIGGER IF EXISTS projects_listing_secondary_insert ON projects_secondarycategory;
-DROP TRIGGER IF EXISTS projects_listing_secondary_update ON projects_secondarycategory;
-DROP TRIGGER IF EXISTS projects_listing_secondary_delete ON projects_secondarycategory;
-DROP TRIGGER IF EXISTS projects_listing_category ON projects_category;
+UNINSTALL = (
+    "DROP INDEX IF EXISTS project_stars_order;\n"
+    + drop_triggers("projects_project", "projects_listing")
+    + drop_triggers("projects_secondarycategory", "projects_listing_secondary")
+    + """DROP TRIGGER IF EXISTS projects_listing_category ON projects_category;
 DROP FUNCTION IF EXISTS projects_listing_on_category();
 DROP FUNCTION IF EXISTS projects_listing_on_secondary();
 DROP FUNCTION IF EXISTS projects_listing_on_project();
@@ -225,3 +208,4 @@ DROP FUNCTION IF EXISTS projects_listing_add(bigint[]);
 DROP FUNCTION IF EXISTS projects_listing_retract(bigint[]);
 DROP FUNCTION IF EXISTS projects_facets_count(bigint[], int);
 """
+)
