@@ -161,8 +161,10 @@ _TAGS = (
     + " END"
 )
 
+_ODD_NUMBER = """'$.** ? (@.type() == "number" && (@ != @.floor() || @.abs() >= 1e15))'"""
+
 # The serializer's plain case; anything else is served by the serializer itself.
-_PLAIN = """(
+_PLAIN = f"""(
     p.slug ~ '^[-a-zA-Z0-9_]+$'
     AND (p.logo = '' OR p.logo ~ '^[A-Za-z0-9_][-A-Za-z0-9_.]*(/[A-Za-z0-9_][-A-Za-z0-9_.]*)*$')
     AND (p.tags IS NULL OR jsonb_typeof(p.tags) = 'null' OR (jsonb_typeof(p.tags) = 'array'
@@ -175,6 +177,12 @@ _PLAIN = """(
                             OR NOT (l.value ? 'name' AND l.value ? 'url')
                             OR jsonb_typeof(l.value -> 'name') NOT IN ('string', 'null')
                             OR jsonb_typeof(l.value -> 'url') NOT IN ('string', 'null'))))
+    -- Numbers in findings that Python would write otherwise than jsonb keeps them (a
+    -- fraction: 0.00000015 is 1.5e-07 once read as a float; very large values).
+    AND NOT EXISTS (SELECT 1 FROM projects_finding f
+                     WHERE f.project_id = p.id AND f.state = 'open'
+                       AND (jsonb_path_exists(f.evidence, {_ODD_NUMBER})
+                            OR jsonb_path_exists(f.suggestion, {_ODD_NUMBER})))
 )"""
 
 _BODY = _object(

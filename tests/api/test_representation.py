@@ -275,8 +275,10 @@ def test_the_api_reads_answer_the_serializer_output(landscape, who):
 
 
 def test_a_by_stars_page_is_read_by_id_and_answers_the_serializer_output(
-    landscape, django_assert_max_num_queries
+    landscape, django_assert_max_num_queries, settings
 ):
+    # The serializer's path (pages from stored bodies: tests/api/test_public_list.py).
+    settings.API_LIST_STORED_BODIES = False
     user = AnonymousUser()
     expected = {
         e.slug: ProjectSerializer(e, context={"request": _request(user)}).data
