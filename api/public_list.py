@@ -41,13 +41,8 @@ from api.serializers import (
 )
 from projects.models import Health
 from projects.selectors import ListParams
+from projects.web.kept import CONDITIONAL_HEADERS
 
-CONDITIONAL_HEADERS = (
-    "HTTP_IF_NONE_MATCH",
-    "HTTP_IF_MODIFIED_SINCE",
-    "HTTP_IF_MATCH",
-    "HTTP_IF_UNMODIFIED_SINCE",
-)
 PARAMETERS = {"category", "health", "ordering", "page", "page_size"}
 _NUMBER = re.compile(r"[1-9][0-9]{0,8}")
 _HEALTH = frozenset(Health.values)

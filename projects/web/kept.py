@@ -49,7 +49,7 @@ KEPT_HEADERS = {
     "vary",
     "x-frame-options",
 }
-_CONDITIONAL = (
+CONDITIONAL_HEADERS = (
     "HTTP_IF_NONE_MATCH",
     "HTTP_IF_MODIFIED_SINCE",
     "HTTP_IF_MATCH",
@@ -133,7 +133,7 @@ def _serve(request, key: str, version: int) -> HttpResponse | None:
         near.put(key, version, hit, len(hit[2]))
     _, etag, content, headers = hit
     # An answer without validators (a page) ignores conditional headers, as its view does.
-    if etag and any(h in request.META for h in _CONDITIONAL):
+    if etag and any(h in request.META for h in CONDITIONAL_HEADERS):
         moment = int(version_time(version).timestamp())
         answer = get_conditional_response(request, etag=etag, last_modified=moment)
         if answer is not None and answer.status_code != 304:
