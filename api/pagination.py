@@ -34,6 +34,16 @@ class ProjectPagination(PageNumberPagination):
                 return self._serve(request, page)
         return super().paginate_queryset(queryset, request, view)
 
+    def links(self, request, *, number: int, size: int, count: int):
+        """For a page served without a queryset (api.public_list): DRF's own next and
+        previous links of page ``number`` of ``count`` entries; None when there is no
+        such page."""
+        paginator = _CountedPaginator([], size, known_count=count)
+        if number > paginator.num_pages:
+            return None
+        self.request, self.page = request, Page([], number, paginator)
+        return self.get_next_link(), self.get_previous_link()
+
     def _serve(self, request, page: Page) -> list:
         # What PageNumberPagination.paginate_queryset() leaves behind for the response.
         self.request, self.page = request, page

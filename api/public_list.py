@@ -27,7 +27,6 @@ from django.db import connection
 from django.http import HttpResponse
 from django.urls import get_script_prefix
 from rest_framework.renderers import JSONRenderer
-from rest_framework.utils.urls import remove_query_param, replace_query_param
 
 from api import caching
 from api.entry_body_sql import ORIGIN
@@ -150,7 +149,7 @@ def public_list_answer(request, *, version: int | None, view) -> HttpResponse | 
     ):
         return None
     validators = caching.version_validators(request, version, media=JSONRenderer.media_type)
-    response = _page(request, request.GET, ProjectPagination, validators)
+    response = _page(request, request.GET, ProjectPagination(), validators)
     if response is None:
         return None
     response["Allow"] = _allowed_methods(view)
@@ -186,27 +185,20 @@ def _page(request, query, pagination, validators) -> HttpResponse | None:
     if origin is None:
         return None
     page = stored_page(params, offset=(number - 1) * size, limit=size)
-    last = max(1, -(-page.count // size))
+    links = pagination.links(request, number=number, size=size, count=page.count)
     expected = max(0, min(size, page.count - (number - 1) * size))
     if (
         not page.category_known
-        or number > last
+        or links is None  # a page out of range: the serializer's 404
         or len(page.bodies) != expected
         or not all(plain for _total, plain, _body in page.bodies)
     ):
         return None
+    following, previous = links
 
     # In bytes: replacing in UTF-8 bytes is several times faster than in a str (more so in
     # a str that holds any character beyond Latin-1), and the response is bytes.
     results = b",".join([body for _total, _plain, body in page.bodies]).replace(ORIGIN, origin)
-    url = request.build_absolute_uri()
-    following = replace_query_param(url, "page", number + 1) if number < last else None
-    if number == 1:
-        previous = None
-    elif number == 2:
-        previous = remove_query_param(url, "page")
-    else:
-        previous = replace_query_param(url, "page", number - 1)
     head = (
         f'{{"count":{page.count},"next":{_json_text(following)},'
         f'"previous":{_json_text(previous)},"results":['
