@@ -34,27 +34,6 @@ ORIGIN = b"\x01"
 # a URL; anything else is not baked into bodies (none is served from them).
 _PLAIN_PATH = re.compile(r"[-a-zA-Z0-9_./~:]*")
 
-# The entry columns a body shows: an UPDATE that changes none of them (a refresh's copy
-# of stars or last activity) leaves the body alone.
-_SHOWN = [
-    "slug",
-    "name",
-    "description",
-    "homepage_url",
-    "repo_url",
-    "documentation_url",
-    "other_links",
-    "tags",
-    "twitter_url",
-    "category_id",
-    "maturity",
-    "health",
-    "publication",
-    "logo",
-    "created",
-    "updated",
-]
-
 
 def _text(expr: str) -> str:
     return f"COALESCE(to_json({expr})::text, 'null')"
@@ -249,6 +228,17 @@ _BODY = _object(
 )
 
 
+# An entry (p), its category (c) and that category's pillar (pc), as a body reads them.
+_ENTRY = """projects_project p
+          JOIN projects_category c ON c.id = p.category_id
+          LEFT JOIN projects_category pc ON pc.id = c.parent_id"""
+
+# The entry columns a body shows, read off the SQL that writes it (so that the two cannot
+# drift apart): an UPDATE that changes none of them (a refresh's copy of stars or last
+# activity) leaves the body alone.
+_SHOWN = sorted(set(re.findall(r"\bp\.(\w+)", _ENTRY + _PLAIN + _BODY)) - {"id"})
+
+
 def _changed(columns: list[str]) -> str:
     return "({}) IS DISTINCT FROM ({})".format(
         ", ".join(f"o.{c}" for c in columns), ", ".join(f"n.{c}" for c in columns)
@@ -285,9 +275,7 @@ BEGIN
         SELECT p.id, {_PLAIN} AS plain,
                -- DRF's JSONRenderer escapes these two (they end a line in JavaScript).
                replace(replace({_BODY}, U&'\\2028', '\\u2028'), U&'\\2029', '\\u2029') AS body
-          FROM projects_project p
-          JOIN projects_category c ON c.id = p.category_id
-          LEFT JOIN projects_category pc ON pc.id = c.parent_id
+          FROM {_ENTRY}
          WHERE p.id = ANY(ids)
     ) written
     ON CONFLICT (project_id) DO UPDATE SET plain = EXCLUDED.plain, body = EXCLUDED.body
