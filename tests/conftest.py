@@ -1,3 +1,5 @@
+import ipaddress
+import socket
 from pathlib import Path
 
 import pytest
@@ -7,6 +9,37 @@ pytest_plugins = ["tests.fakes.fixtures"]
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = REPO_ROOT.parent / "shared" / "data" / "pytorch-landscape"
 FIXTURE_FILE = REPO_ROOT / "fixtures" / "landscape.yml"
+
+
+def _loopback_only(address) -> None:
+    host = address[0] if isinstance(address, tuple) else None
+    if host is None:  # a Unix socket
+        return
+    try:
+        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:  # a host name other than localhost
+        loopback = False
+    if not loopback:
+        raise OSError(f"a test tried to reach {host!r}: tests talk to 127.0.0.1 only")
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _no_network():
+    """Every socket this process opens goes to the loopback interface (the fake servers,
+    PostgreSQL, Redis, the browser): a test that would reach the network fails instead."""
+    connect, connect_ex = socket.socket.connect, socket.socket.connect_ex
+
+    def guarded_connect(sock, address):
+        _loopback_only(address)
+        return connect(sock, address)
+
+    def guarded_connect_ex(sock, address):
+        _loopback_only(address)
+        return connect_ex(sock, address)
+
+    socket.socket.connect, socket.socket.connect_ex = guarded_connect, guarded_connect_ex
+    yield
+    socket.socket.connect, socket.socket.connect_ex = connect, connect_ex
 
 
 @pytest.fixture(autouse=True)
