@@ -2,7 +2,8 @@
 
 The contract: ``project_search(queryset, q)`` returns the queryset narrowed to the
 entries matching ``q``, annotated with ``search_rank`` (higher is better) and
-ordered by it.
+ordered by it. ``prepared_search(queryset, q)`` settles the search once (whether typos
+are looked for) to apply it to several querysets narrowed from ``queryset``.
 
 On PostgreSQL it reads the stored, weighted ``search_vector`` column (name A; tags and
 category names B; description C; see migration 0002_search) with websearch syntax
@@ -16,7 +17,9 @@ appear in the name, tags, categories or description, and name matches rank first
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.db import connection
 from django.db.models import Case, ExpressionWrapper, F, FloatField, Q, Value, When
@@ -95,12 +98,30 @@ def _tsquery_text(parsed: ParsedQuery) -> str:
 
 
 def project_search(queryset, q: str):
+    return prepared_search(queryset, q).apply(queryset)
+
+
+@dataclass(frozen=True)
+class PreparedSearch:
+    """A search whose terms are settled (on PostgreSQL: whether typo matches are looked
+    for), to apply to any number of querysets of entries: a page that shows a search's
+    results and its facet counts asks the same question of every one of them."""
+
+    # A queryset of entries -> the matches among them, with ``search_rank``, best first.
+    apply: Callable[[Any], Any]
+
+
+def prepared_search(queryset, q: str) -> PreparedSearch:
+    """The search ``q`` as project_search() would run it on ``queryset``, ready to be
+    applied there or to querysets narrowed from it."""
     parsed = parse_query(q)
     if not parsed.groups:
-        return queryset.annotate(search_rank=Value(0.0, output_field=FloatField()))
+        return PreparedSearch(
+            lambda qs: qs.annotate(search_rank=Value(0.0, output_field=FloatField()))
+        )
     if connection.vendor == "postgresql":
         return _postgres_search(queryset, parsed)
-    return _portable_search(queryset, parsed)
+    return PreparedSearch(lambda qs: _portable_search(qs, parsed))
 
 
 class _BaseTableColumn(Expression):
@@ -122,7 +143,7 @@ class _BaseTableColumn(Expression):
         )
 
 
-def _postgres_search(queryset, parsed: ParsedQuery):
+def _postgres_search(queryset, parsed: ParsedQuery) -> PreparedSearch:
     from django.contrib.postgres.search import (
         SearchQuery,
         SearchRank,
@@ -134,11 +155,12 @@ def _postgres_search(queryset, parsed: ParsedQuery):
     # The trigram side compares the name with the words the query wants (not the excluded).
     plain = " ".join(parsed.positive_words)
     vector = _BaseTableColumn("search_vector", SearchVectorField())
-    queryset = queryset.alias(
-        _search_vector=vector,
-        _name_similarity=TrigramSimilarity(Lower("name"), plain),
-        _lower_name=Lower("name"),
-    )
+    aliases = {
+        "_search_vector": vector,
+        "_name_similarity": TrigramSimilarity(Lower("name"), plain),
+        "_lower_name": Lower("name"),
+    }
+    queryset = queryset.alias(**aliases)
     match = Q(_search_vector=tsquery)
     # Typo matches (trigram similarity of the name) are looked for only when the words
     # themselves find few entries: comparing the name of every entry sharing trigrams
@@ -159,10 +181,13 @@ def _postgres_search(queryset, parsed: ParsedQuery):
     )
     if fuzzy:
         rank += Value(TRIGRAM_WEIGHT) * F("_name_similarity")
-    return (
-        queryset.filter(match)
-        .annotate(search_rank=ExpressionWrapper(rank, output_field=FloatField()))
-        .order_by("-search_rank", "name")
+    return PreparedSearch(
+        lambda qs: (
+            qs.alias(**aliases)
+            .filter(match)
+            .annotate(search_rank=ExpressionWrapper(rank, output_field=FloatField()))
+            .order_by("-search_rank", "name")
+        )
     )
 
 

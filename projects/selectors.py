@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import PurePosixPath
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.conf import settings
 from django.db.models import Count, F, OuterRef, Prefetch, Q, Window
@@ -26,7 +26,7 @@ from projects.models import (
     SecondaryCategory,
     Snapshot,
 )
-from projects.search import project_search
+from projects.search import PreparedSearch, prepared_search
 
 
 def category_tree() -> list[Category]:
@@ -234,10 +234,17 @@ class ListParams:
         )
 
 
-def _base(params: ListParams, *, without: str = ""):
+def list_search(params: ListParams) -> PreparedSearch | None:
+    """The list's search, settled once on the published entries: a page's results and each
+    of its facet counts then ask the same question (typos looked for, or not), whatever
+    the other filters, as the API's ``q`` does."""
+    return prepared_search(Project.objects.published(), params.q) if params.q else None
+
+
+def _base(params: ListParams, *, without: str = "", search: PreparedSearch | None = None):
     queryset = project_filter(Project.objects.published(), **params.filters(without=without))
     if params.q:
-        queryset = project_search(queryset, params.q)
+        queryset = (search or list_search(params)).apply(queryset)
     return queryset
 
 
@@ -287,29 +294,54 @@ def facet_counts(params: ListParams) -> dict[str, Any]:
 
 
 def facet_counts_from_entries(params: ListParams) -> dict[str, Any]:
-    """facet_counts() by counting the entries themselves (any database, any search)."""
-    maturity = _grouped(_base(params, without="maturity"), "maturity")
-    health = _grouped(_base(params, without="health"), "health")
-    licenses = list(
-        _base(params, without="license")
-        .exclude(license="")
-        .order_by()
-        .values_list("license")
-        .annotate(n=Count("pk"))
-        .order_by("-n", "license")
-        .values_list("license", "n")[:LICENSE_FACET_LIMIT]
-    )
+    """facet_counts() by counting the entries themselves (any database, any search).
 
-    in_categories = _base(params, without="category").order_by().values("pk")
+    Two reads whatever the filters: a grouped count of the entries that the search and
+    the category keep, by every other facet's value (each facet's counts then apply the
+    other filters to those groups here), and the categories of the entries the other
+    filters keep. A search is settled once for both (list_search).
+    """
+    search = list_search(params)
+    scope = ListParams(q=params.q, category=params.category, show_archived=True)
+    groups = [
+        _FacetGroup(*row)
+        for row in _base(scope, search=search)
+        .order_by()
+        .values_list("maturity", "health", "license", "has_open_findings")
+        .annotate(n=Count("pk"))
+    ]
+
+    def count_by(field_name: str, without: str) -> dict[str, int]:
+        keeps = _group_filter(params, without=without)
+        counts: dict[str, int] = {}
+        for group in groups:
+            if keeps(group):
+                value = getattr(group, field_name)
+                counts[value] = counts.get(value, 0) + group.n
+        return counts
+
+    def total(without: str = "", **extra) -> int:
+        keeps = _group_filter(params, without=without)
+        return sum(
+            g.n
+            for g in groups
+            if keeps(g) and all(getattr(g, name) == value for name, value in extra.items())
+        )
+
+    by_license = count_by("license", "license")
+    by_license.pop("", None)
+    licenses = sorted(by_license.items(), key=lambda kv: (-kv[1], kv[0]))[:LICENSE_FACET_LIMIT]
+
+    # Each entry once per category it is filed or listed in (a LEFT JOIN on second_path).
     memberships: dict[int, set[int]] = {}
-    for pk, category_id in Project.objects.filter(pk__in=in_categories).values_list(
-        "pk", "category_id"
+    for pk, category_id, listed_in in (
+        _base(params, without="category", search=search)
+        .order_by()
+        .values_list("pk", "category_id", "secondarycategory__category_id")
     ):
         memberships.setdefault(category_id, set()).add(pk)
-    for pk, category_id in SecondaryCategory.objects.filter(project__in=in_categories).values_list(
-        "project_id", "category_id"
-    ):
-        memberships.setdefault(category_id, set()).add(pk)
+        if listed_in is not None:
+            memberships.setdefault(listed_in, set()).add(pk)
     categories: dict[str, int] = {}  # by slug
     pillars: dict[int, set[int]] = {}
     known = _category_index()
@@ -320,18 +352,44 @@ def facet_counts_from_entries(params: ListParams) -> dict[str, Any]:
     for pillar_id, pks in pillars.items():
         categories[known[pillar_id][1]] = len(pks)
 
-    findings = _base(params, without="has_findings").filter(has_open_findings=True).count()
-    archived = _base(params, without="show_archived").filter(maturity=Maturity.ARCHIVED).count()
     return _facets(
         params,
-        maturity=maturity,
-        health=health,
+        maturity=count_by("maturity", "maturity"),
+        health=count_by("health", "health"),
         licenses=licenses,
         categories=categories,
-        findings=findings,
-        archived=archived,
-        total=_base(params).order_by().count(),
+        findings=total("has_findings", has_open_findings=True),
+        archived=total("show_archived", maturity=Maturity.ARCHIVED),
+        total=total(),
     )
+
+
+class _FacetGroup(NamedTuple):
+    maturity: str
+    health: str
+    license: str
+    has_open_findings: bool
+    n: int
+
+
+def _group_filter(params: ListParams, *, without: str = ""):
+    """project_filter(**params.filters(without=...)) without the category, as a test of a
+    _FacetGroup (the category is applied by the read that made the groups)."""
+    kwargs = params.filters(without=without)
+    maturity = {"" if m == "none" else m for m in kwargs["maturity"] or ()}
+    health = set(kwargs["health"] or ())
+    findings = kwargs["has_findings"]
+
+    def keeps(group: _FacetGroup) -> bool:
+        return (
+            (not maturity or group.maturity in maturity)
+            and (not health or group.health in health)
+            and (not kwargs["license"] or group.license == kwargs["license"])
+            and (findings is None or group.has_open_findings == findings)
+            and (kwargs["show_archived"] or group.maturity != Maturity.ARCHIVED)
+        )
+
+    return keeps
 
 
 LICENSE_FACET_LIMIT = 30

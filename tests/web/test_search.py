@@ -6,8 +6,9 @@ from __future__ import annotations
 import pytest
 from django.core.management import call_command
 from django.db import connection
+from django.utils import timezone
 
-from projects.models import Project, SecondaryCategory
+from projects.models import Finding, Project, SecondaryCategory
 from projects.search import (
     _portable_search,
     _tsquery_text,
@@ -187,3 +188,114 @@ def test_the_importer_fills_search_categories_from_second_path(db, shared_data):
     assert pytorch.secondarycategory_set.exists()
     assert len(expected) > 2
     assert all(name in pytorch.search_categories for name in expected)
+
+
+# --- A search's results and facet counts -------------------------------------------------
+
+
+def _reference_facets(params, search) -> dict:
+    """Each facet counted by a query of its own, as its definition reads: the entries every
+    *other* filter keeps, counted by this facet's value."""
+    from django.db.models import Count
+
+    from projects.selectors import LICENSE_FACET_LIMIT, _base
+
+    def grouped(without: str, field: str) -> dict:
+        rows = _base(params, without=without, search=search).order_by().values_list(field)
+        return dict(rows.annotate(n=Count("pk")).values_list(field, "n"))
+
+    by_license = grouped("license", "license")
+    by_license.pop("", None)
+    licenses = sorted(by_license.items(), key=lambda kv: (-kv[1], kv[0]))[:LICENSE_FACET_LIMIT]
+    if params.license and params.license not in dict(licenses):
+        licenses.append((params.license, 0))  # the selected one is always offered
+    return {
+        "maturity": grouped("maturity", "maturity"),
+        "health": grouped("health", "health"),
+        "license": licenses,
+        "has_findings": _base(params, without="has_findings", search=search)
+        .filter(has_open_findings=True)
+        .count(),
+        "archived": _base(params, without="show_archived", search=search)
+        .filter(maturity="archived")
+        .count(),
+        "total": _base(params, search=search).count(),
+    }
+
+
+HEALTHS = ["active", "inactive", "archived", "unknown"]
+
+
+@pytest.mark.parametrize("q", ["entry", "tag", "entry 0007", "description -tag", "entyr 0012"])
+def test_search_facets_equal_each_facet_counted_on_its_own(make_entries, q):
+    """facet_counts_from_entries reads one grouped count and applies the other filters to
+    its groups in Python; every facet must equal its own query under any filters."""
+    import random
+
+    from projects.selectors import ListParams, facet_counts_from_entries, list_search
+
+    entries = make_entries(60)
+    for entry in entries[::7]:
+        Finding.objects.create(
+            project=entry,
+            kind="link_broken",
+            subject=entry.homepage_url,
+            first_seen=timezone.now(),
+            last_seen=timezone.now(),
+        )
+    rng = random.Random(3)
+    for _ in range(30):
+        params = ListParams(
+            q=q,
+            category=rng.choice(["", "", "modeling", "modeling-computer-vision", "training"]),
+            health=tuple(
+                rng.sample(["active", "inactive", "archived", "unknown"], rng.randint(0, 2))
+            ),
+            maturity=tuple(rng.sample(["graduated", "archived", "none"], rng.randint(0, 2))),
+            license=rng.choice(["", "", "MIT", "Apache-2.0"]),
+            has_findings=rng.choice([None, None, True, False]),
+            show_archived=rng.random() < 0.5,
+        )
+        facets = facet_counts_from_entries(params)
+        reference = _reference_facets(params, list_search(params))
+        assert {k: facets[k] for k in reference} == reference, params
+
+
+@postgres_only
+def test_a_search_page_runs_the_search_in_a_bounded_number_of_reads(client, make_entries):
+    from django.core.cache import cache
+    from django.test.utils import CaptureQueriesContext
+
+    from projects.web import near
+
+    make_entries(40)
+    cache.clear()
+    near.forget()
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get("/?q=entry&category=modeling-computer-vision&health=active")
+    assert response.status_code == 200
+    searching = [q["sql"] for q in ctx.captured_queries if "search_vector" in q["sql"]]
+    # The results, one grouped count for the facets, the categories' memberships, and the
+    # check for typos (once for the results, once for the facets): was 17 reads.
+    assert len(searching) <= 5, searching
+
+
+@postgres_only
+def test_results_and_facets_agree_on_whether_typos_are_looked_for(client, make_entries, tree):
+    """The words find 20 or more published entries, but fewer in one category: typo matches
+    are not added there either, so that category's facet count, the total and the results
+    shown are the same entries."""
+    from projects.selectors import ListParams, facet_counts, project_list
+
+    entries = make_entries(40, prefix="Quasar")  # every fourth in tree["medical"]
+    look_alike = entries[0]
+    look_alike.name = "Quasr"  # a typo's distance from "quasar", without the word
+    look_alike.description = "A near namesake"
+    look_alike.category = tree["medical"]
+    look_alike.save()
+    medical = tree["medical"].slug
+    params = ListParams(q="quasar", category=medical, show_archived=True)
+    shown = {p.name for p in project_list(params)}
+    facets = facet_counts(params)
+    assert "Quasr" not in shown
+    assert len(shown) == facets["total"] == facets["category"][medical]
