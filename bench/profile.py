@@ -2,7 +2,7 @@
 client, the bench settings, the cache off), plus each request's SQL time, written to
 bench/profiles/<name>.txt. Needs pyinstrument (``pip install pyinstrument``).
 
-    .venv/bin/python -m bench.profile [list search project landscape]
+    .venv/bin/python -m bench.profile [list search project landscape web-search]
 """
 
 from __future__ import annotations
@@ -21,6 +21,8 @@ ENDPOINTS = {
     "search": "/api/v1/projects/?q=graph+vision",
     "project": None,  # the first published entry's page
     "landscape": "/",
+    # Not a load-run endpoint: the web page of a search, with its facet counts.
+    "web-search": "/?q=graph+vision",
 }
 
 
