@@ -706,6 +706,102 @@ def filter_choices() -> dict[str, Any]:
 # --- One entry ----------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class EntryPage:
+    """What an entry's page shows, read in one statement on PostgreSQL (entry_page)."""
+
+    project: Project  # with its category and the category's parent
+    repository: RepositoryStatus | None  # the primary one (primary_repository)
+    stars: list[tuple[date, int]]  # star_series of that repository
+    related: list[Project]  # related_entries
+    alternatives: list[Project]
+    secondary: list[Category]  # second_path categories, with their parents
+    maintainers: list[Maintainer]  # with their user (id and names only on PostgreSQL)
+    links: list[LinkStatus]
+    findings: list[Finding]  # the open ones, latest first
+
+
+def entry_page(slug: str) -> EntryPage:
+    """The published entry with this slug and everything its page shows (Http404 if none).
+
+    On PostgreSQL one call of projects_entry_page (projects/entry_page_sql.py) gives the
+    rows that project_for_page and its neighbours read in nine ORM queries; elsewhere those
+    functions read them."""
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        return _entry_page_from_function(slug)
+    project = project_for_page(slug)
+    repository = primary_repository(project)
+    return EntryPage(
+        project=project,
+        repository=repository,
+        stars=star_series(repository),
+        related=related_entries(project),
+        alternatives=list(project.alternatives.all()),
+        secondary=[sc.category for sc in project.secondarycategory_set.all()],
+        maintainers=list(project.maintainers.all()),
+        links=list(project.links.all()),
+        findings=project.open_findings,
+    )
+
+
+def _entry_page_from_function(slug: str) -> EntryPage:
+    from django.contrib.auth import get_user_model
+    from django.db import connection
+    from django.http import Http404
+
+    since = timezone.now().date() - timedelta(days=STAR_SERIES_DAYS)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT projects_entry_page(%s, %s, %s)", [slug, since, RELATED_ENTRIES_LIMIT]
+        )
+        page = cursor.fetchone()[0]
+    if page is None:
+        raise Http404("No such entry")
+    project = _from_row(Project, page["entry"])
+    project.category = _from_row(Category, page["category"])
+    if page["pillar"] is not None:
+        project.category.parent = _from_row(Category, page["pillar"])
+    secondary = []
+    for category_row, parent_row in page["secondary"]:
+        category = _from_row(Category, category_row)
+        if parent_row is not None:
+            category.parent = _from_row(Category, parent_row)
+        secondary.append(category)
+    user_model = get_user_model()
+    maintainers = []
+    for maintainer_row, user_row in page["maintainers"]:
+        maintainer = _from_row(Maintainer, maintainer_row)
+        maintainer.user = _from_row(user_model, user_row)
+        maintainers.append(maintainer)
+    repositories = [_from_row(RepositoryStatus, row) for row in page["repositories"]]
+    return EntryPage(
+        project=project,
+        repository=repositories[0] if repositories else None,
+        stars=[(date.fromisoformat(day), stars) for day, stars in page["stars"]],
+        related=[_from_row(Project, row) for row in page["related"]],
+        alternatives=[_from_row(Project, row) for row in page["alternatives"]],
+        secondary=secondary,
+        maintainers=maintainers,
+        links=[_from_row(LinkStatus, row) for row in page["links"]],
+        findings=[_from_row(Finding, row) for row in page["findings"]],
+    )
+
+
+def _from_row(model, row: dict):
+    """A model instance from a row PostgreSQL wrote as JSON (to_jsonb): each column present
+    converted by its field, the others deferred, as if the ORM had read it."""
+    from django.db import DEFAULT_DB_ALIAS
+
+    fields = [f for f in model._meta.concrete_fields if f.column in row]
+    return model.from_db(
+        DEFAULT_DB_ALIAS,
+        [f.attname for f in fields],
+        [f.to_python(row[f.column]) for f in fields],
+    )
+
+
 def project_for_page(slug: str) -> Project:
     """One published entry with everything its page shows, in a fixed number of queries."""
     from django.http import Http404
@@ -751,7 +847,14 @@ def primary_repository(project: Project) -> RepositoryStatus | None:
     )
 
 
-def star_series(repository: RepositoryStatus | None, *, days: int = 365) -> list[tuple[date, int]]:
+# An entry's page: the stars of the last year, and this many other entries of its category.
+STAR_SERIES_DAYS = 365
+RELATED_ENTRIES_LIMIT = 12
+
+
+def star_series(
+    repository: RepositoryStatus | None, *, days: int = STAR_SERIES_DAYS
+) -> list[tuple[date, int]]:
     if repository is None:
         return []
     since = timezone.now().date() - timedelta(days=days)
@@ -762,7 +865,7 @@ def star_series(repository: RepositoryStatus | None, *, days: int = 365) -> list
     )
 
 
-def related_entries(project: Project, *, limit: int = 12) -> list[Project]:
+def related_entries(project: Project, *, limit: int = RELATED_ENTRIES_LIMIT) -> list[Project]:
     """Other entries of the same subcategory (primary or second_path), in landscape order."""
     fields = ("pk", "name", "slug", "logo", "health", "maturity", "category_id", "position")
 
@@ -824,13 +927,13 @@ def health_words(repository: RepositoryStatus | None) -> list[str]:
     return words
 
 
-def can_edit_listing(user, project: Project) -> bool:
-    """Staff, and the entry's maintainers (expects ``maintainers`` prefetched)."""
+def can_edit_listing(user, maintainers: list[Maintainer]) -> bool:
+    """Staff, and the entry's ``maintainers``."""
     if not getattr(user, "is_authenticated", False):
         return False
     if user.is_staff:
         return True
-    return any(m.user_id == user.pk for m in project.maintainers.all())
+    return any(m.user_id == user.pk for m in maintainers)
 
 
 # --- Statistics --------------------------------------------------------------------------

@@ -83,20 +83,20 @@ def landscape(request):
 
 
 def project_detail(request, slug: str):
-    project = selectors.project_for_page(slug)
-    repository = selectors.primary_repository(project)
-    report_form = ReportForm()
+    page = selectors.entry_page(slug)
     context = {
-        "project": project,
-        "repository": repository,
-        "health_words": selectors.health_words(repository),
-        "stars": selectors.star_series(repository),
-        "related": selectors.related_entries(project),
-        "alternatives": list(project.alternatives.all()),
-        "secondary": [sc.category for sc in project.secondarycategory_set.all()],
-        "maintainers": list(project.maintainers.all()),
-        "can_edit": selectors.can_edit_listing(request.user, project),
-        "report_form": report_form,
+        "project": page.project,
+        "repository": page.repository,
+        "health_words": selectors.health_words(page.repository),
+        "stars": page.stars,
+        "related": page.related,
+        "alternatives": page.alternatives,
+        "secondary": page.secondary,
+        "maintainers": page.maintainers,
+        "links": page.links,
+        "findings": page.findings,
+        "can_edit": selectors.can_edit_listing(request.user, page.maintainers),
+        "report_form": ReportForm(),
         "params": selectors.ListParams(),
     }
     return render(request, "projects/detail.html", context)
