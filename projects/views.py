@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils.feedgenerator import Atom1Feed
 from django.views.decorators.cache import cache_control
 from django.views.decorators.clickjacking import xframe_options_exempt
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods
 from django.views.decorators.vary import vary_on_headers
 
 from projects import selectors
@@ -96,15 +96,18 @@ def project_detail(request, slug: str):
         "links": page.links,
         "findings": page.findings,
         "can_edit": selectors.can_edit_listing(request.user, page.maintainers),
-        "report_form": ReportForm(),
         "params": selectors.ListParams(),
     }
     return render(request, "projects/detail.html", context)
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 def report_problem(request, slug: str):
+    # The form has a page of its own: an entry's page then carries no CSRF token, so it is
+    # the same for every anonymous visitor and sets no cookie.
     project = get_object_or_404(Project.objects.published(), slug=slug)
+    if request.method == "GET":
+        return _report_again(request, project, ReportForm(), status=200)
     form = ReportForm(request.POST)
     if form.is_spam:
         # Answer a bot exactly as a person, and store nothing.

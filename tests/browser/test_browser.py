@@ -88,6 +88,22 @@ def test_opening_a_project_page(page, landscape_data, artifacts):
     page.screenshot(path=str(artifacts / "project.png"), full_page=True)
 
 
+def test_reporting_a_problem_from_a_project_page(page, landscape_data):
+    from projects.models import Finding
+
+    page.goto("/projects/pytorch-lightning/")
+    page.get_by_role("link", name="Write a report").click()
+    expect(page).to_have_url(re.compile(r"/projects/pytorch-lightning/report/$"))
+    expect(page.get_by_role("heading", level=1)).to_contain_text("PyTorch Lightning")
+    page.get_by_label("What is wrong?").select_option("moved")
+    page.get_by_label("Details").fill("The documentation moved to a new address.")
+    page.get_by_role("button", name="Send report").click()
+    expect(page).to_have_url(re.compile(r"/projects/pytorch-lightning/#report$"))
+    expect(page.get_by_role("status")).to_contain_text("your report was sent")
+    finding = Finding.objects.get(project__slug="pytorch-lightning", kind="user_report")
+    assert finding.evidence["reason"] == "moved"
+
+
 def test_stats_page(page, landscape_data, artifacts):
     page.goto("/stats/")
     expect(page.get_by_role("heading", level=1)).to_have_text("Statistics")

@@ -393,6 +393,29 @@ def report(client, entry, **data):
     return client.post(reverse("projects:report", args=[entry.slug]), payload)
 
 
+def test_the_report_form_has_a_page_and_the_entry_page_sets_no_cookie(client, entry):
+    """An entry's page is the same for every anonymous visitor: no CSRF token, no cookie;
+    it links to the report form's own page, which has them."""
+    url = reverse("projects:report", args=[entry.slug])
+    page = client.get(entry.get_absolute_url())
+    body = page.content.decode()
+    assert page.status_code == 200
+    assert not page.cookies
+    assert "csrfmiddlewaretoken" not in body
+    assert f'href="{url}"' in body
+    form = client.get(url)
+    assert form.status_code == 200
+    assert "csrftoken" in form.cookies
+    text = form.content.decode()
+    assert re.search(r'name="csrfmiddlewaretoken" value="[^"]+"', text)
+    assert 'name="reason"' in text and 'name="message"' in text
+    assert f'action="{url}"' in text
+    entry.publication = "draft"
+    entry.save()
+    assert client.get(url).status_code == 404
+    assert client.put(url).status_code == 405
+
+
 def test_a_report_opens_a_user_report_finding(client, entry):
     response = report(client, entry)
     assert response.status_code == 302
@@ -411,7 +434,7 @@ def test_report_needs_csrf(entry):
     response = report(strict, entry)
     assert response.status_code == 403
     assert not Finding.objects.exists()
-    page = strict.get(entry.get_absolute_url())
+    page = strict.get(reverse("projects:report", args=[entry.slug]))
     token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.content.decode())
     assert report(strict, entry, csrfmiddlewaretoken=token.group(1)).status_code == 302
     assert Finding.objects.count() == 1
