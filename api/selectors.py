@@ -74,9 +74,9 @@ def category_tree_with_counts() -> list[dict[str, Any]]:
     return [
         {
             **node(pillar, pillar.name),
-            "children": [node(sub, f"{pillar.name} / {sub.name}") for sub in pillar.children.all()],
+            "children": [node(sub, f"{pillar.name} / {sub.name}") for sub in subcategories],
         }
-        for pillar in category_tree()
+        for pillar, subcategories in category_tree()
     ]
 
 

@@ -248,3 +248,29 @@ def test_the_landscape_stays_within_a_byte_budget_per_tile(client, db):
     average = sum(len(t.encode()) for t in tiles) / len(tiles)
     assert average < BYTES_PER_TILE, average
     assert "<svg" not in body[body.index('id="results"') :]
+
+
+@pytest.mark.parametrize("view", ["cards", "list"])
+def test_landscape_boxes_render_as_the_entries_themselves(db, shared_data, view):
+    """landscape_top gives Tiles (no model instances): each renders exactly as the entry
+    it stands for, logos, stars, missing values and markup included."""
+    from projects.selectors import ListParams, landscape_top
+    from projects.templatetags.landscape import detail_url_parts, render_tile
+
+    call_command("import_landscape", str(shared_data / "landscape.yml"), verbosity=0)
+    odd = Project.objects.published().order_by("pk")[:3]
+    Project.objects.filter(pk=odd[0].pk).update(slug="Odd_Slug-with-Caps", stars=None)
+    Project.objects.filter(pk=odd[1].pk).update(description='<b>"bold" & co</b>', stars=0)
+    Project.objects.filter(pk=odd[2].pk).update(logo="logos/a b&c.svg")
+    tiles, _totals = landscape_top(ListParams(show_archived=True), limit=500)
+    assert len(tiles) == Project.objects.published().count()
+    assert any(t.logo for t in tiles) and any(not t.logo for t in tiles)
+    entries = {p.pk: p for p in Project.objects.published()}
+    parts = detail_url_parts()
+    for tile in tiles:
+        entry = entries[tile.pk]
+        assert (tile.category_id, tile.position) == (entry.category_id, entry.position)
+        for url_parts in (parts, None):
+            assert render_tile(tile, view=view, q="torch", url_parts=url_parts) == render_tile(
+                entry, view=view, q="torch", url_parts=url_parts
+            ), entry.slug
