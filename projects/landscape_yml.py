@@ -13,6 +13,7 @@ back as they were.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from datetime import date
@@ -264,6 +265,9 @@ def _parse_item(raw: Any, sub_path: str, sub_line: int | None) -> ItemData:
 
     if len(name) > 200:
         raise fail("name is longer than 200 characters")
+    if (where := _non_finite_number(raw)) is not None:
+        # YAML's .inf and .nan: JSON (and so PostgreSQL's jsonb) has no such numbers.
+        raise fail(f"{where} is .inf or .nan, which a landscape value cannot be")
     if "homepage_url" not in raw or raw["homepage_url"] in (None, ""):
         raise fail("homepage_url is required")
     for key in _URL_KEYS:
@@ -344,6 +348,22 @@ def _parse_item(raw: Any, sub_path: str, sub_line: int | None) -> ItemData:
 
     fields, extra = split_item(raw)
     return ItemData(path=path, line=line, fields=fields, extra=extra, second_path=second_path)
+
+
+def _non_finite_number(value: Any, where: str = "") -> str | None:
+    """The key path of the first infinite or not-a-number float in ``value``, or None."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return where or "a value"
+    if isinstance(value, dict):
+        children = ((f"{where}.{key}" if where else str(key), v) for key, v in value.items())
+    elif isinstance(value, list):
+        children = ((f"{where}[{i}]", v) for i, v in enumerate(value))
+    else:
+        return None
+    for path, child in children:
+        if (found := _non_finite_number(child, path)) is not None:
+            return found
+    return None
 
 
 def _check_date(value: str, fail: Any, key: str) -> None:

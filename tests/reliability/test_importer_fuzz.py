@@ -5,6 +5,7 @@ clean import; never another exception, and never a half-written database."""
 from __future__ import annotations
 
 import copy
+import math
 import os
 
 import pytest
@@ -188,6 +189,9 @@ def regression(path: tuple, value) -> str:
 @example(text=regression((*ITEM, "branch"), "b" * 300))  # DataError
 @example(text=regression(("landscape", 0, "name"), "C" * 300))  # DataError
 @example(text=regression((*ITEM, "name"), "n" * 100_000))  # a 100 KB error message
+@example(  # .inf in a JSON column: PostgreSQL refused it (a DataError)
+    text=regression((*ITEM, "extra"), {"other_links": [{"name": math.inf, "url": "https://a.b/"}]})
+)
 @settings(
     max_examples=EXAMPLES,
     deadline=None,
@@ -203,3 +207,12 @@ def test_importing_a_malformed_file_changes_nothing(text):
     except LandscapeFormatError as error:
         assert_clear(error)
         assert database_state() == before
+
+
+@pytest.mark.parametrize("number", [math.inf, -math.inf, math.nan])
+def test_an_infinite_or_nan_number_is_named_with_its_path(number):
+    text = regression((*ITEM, "extra"), {"other_links": [{"name": number, "url": "https://a.b/"}]})
+    with pytest.raises(
+        LandscapeFormatError, match=r"extra\.other_links\[0\]\.name is \.inf or \.nan"
+    ):
+        parse_landscape(text)
