@@ -81,7 +81,9 @@ class ProjectPagination(PageNumberPagination):
         except ValueError:
             return None
         size = self.get_page_size(request)
-        if number < 1 or not size:
+        # A page number past any count (as the public list's, at most nine digits) is the
+        # usual path's 404: its offset could overflow PostgreSQL's bigint.
+        if not 1 <= number < 10**9 or not size:
             return None
         bottom = (number - 1) * size
         rows = list(queryset.annotate(_matches=Window(Count("pk")))[bottom : bottom + size])

@@ -242,6 +242,12 @@ def test_paging(landscape):
     assert len(client.get("/api/v1/projects/", {"page_size": 1000}).json()["results"]) == 188
     assert len(fetch({"page_size": 50})) == 188
     assert client.get("/api/v1/projects/", {"page": 99}).status_code == 404
+    # A search's page is counted in the same query; a page number whose offset would
+    # overflow PostgreSQL's bigint is the same 404 (it was a 500).
+    for page in (99, 10**9, 2305843009213693953, 10**30):
+        for params in ({"q": "torch"}, {"q": "torch", "page_size": 200}, {"ordering": "-stars"}):
+            response = client.get("/api/v1/projects/", {**params, "page": page})
+            assert response.status_code == 404, (page, params)
 
 
 @pytest.mark.parametrize(
