@@ -3,15 +3,15 @@
 ``projects_entry_page(slug, since, related_limit)`` gives, as one JSON object, every row
 the page shows: the published entry with this slug, its category and pillar, its
 second_path categories, maintainers (their user's id and names only), alternatives,
-links, open findings and repositories, the star counts of its primary repository since
+links, open findings, its primary repository and that repository's star counts since
 ``since``, and up to ``related_limit`` other entries of its category. NULL when no
 published entry has the slug.
 
 It reads what projects.selectors.project_for_page, primary_repository, star_series and
 related_entries read with the ORM (nine queries, most of whose time went to compiling
 them), in the same orders; tests/web/test_entry_page.py holds the two equal. It is
-plpgsql so that each database session plans it once. The migration projects/0008 installs
-it; a change here needs a migration that installs it again.
+plpgsql so that each database session plans it once. Migrations projects/0008 and 0009
+install it; a change here needs a migration that installs it again.
 """
 
 _TILE = "p.id, p.name, p.slug, p.logo, p.health, p.maturity, p.category_id, p.position, p.stars"
@@ -56,23 +56,19 @@ BEGIN
         FROM projects_maintainer m JOIN auth_user u ON u.id = m.user_id
        WHERE m.project_id = e.id), '[]'::json),
     'alternatives', COALESCE((
-      SELECT json_agg(json_build_object('id', p.id, 'name', p.name, 'slug', p.slug,
-               'logo', p.logo, 'health', p.health, 'maturity', p.maturity,
-               'category_id', p.category_id, 'stars', p.stars)
-             ORDER BY pc.position, p.position, p.id)
-        FROM projects_project_alternatives a
-        JOIN projects_project p ON p.id = a.to_project_id AND p.publication = 'published'
-        JOIN projects_category pc ON pc.id = p.category_id
-       WHERE a.from_project_id = e.id), '[]'::json),
+      SELECT json_agg(to_jsonb(t) ORDER BY t.box_position, t.position, t.id) FROM (
+        SELECT {_TILE}, pc.position AS box_position
+          FROM projects_project_alternatives a
+          JOIN projects_project p ON p.id = a.to_project_id AND p.publication = 'published'
+          JOIN projects_category pc ON pc.id = p.category_id
+         WHERE a.from_project_id = e.id) t), '[]'::json),
     'links', COALESCE((
       SELECT json_agg(to_jsonb(l) ORDER BY l.kind, l.url, l.id)
         FROM projects_linkstatus l WHERE l.project_id = e.id), '[]'::json),
     'findings', COALESCE((
       SELECT json_agg(to_jsonb(f) ORDER BY f.last_seen DESC, f.id)
         FROM projects_finding f WHERE f.project_id = e.id AND f.state = 'open'), '[]'::json),
-    'repositories', COALESCE((
-      SELECT json_agg(to_jsonb(r) ORDER BY r.is_primary DESC, r.id)
-        FROM projects_repositorystatus r WHERE r.project_id = e.id), '[]'::json),
+    'repository', (SELECT to_jsonb(r) FROM projects_repositorystatus r WHERE r.id = primary_id),
     'stars', COALESCE((
       SELECT json_agg(json_build_array(s.day, s.stars) ORDER BY s.day)
         FROM projects_snapshot s

@@ -18,7 +18,6 @@ from django.db.models.functions import (
     RowNumber,
     TruncDate,
 )
-from django.urls import reverse
 from django.utils import timezone
 
 from projects.landscape_yml import dump_landscape, join_item
@@ -319,22 +318,14 @@ def facet_counts_from_entries(params: ListParams) -> dict[str, Any]:
         .annotate(n=Count("pk"))
     ]
 
-    def count_by(field_name: str, without: str) -> dict[str, int]:
+    def count_by(field_name: str, without: str) -> dict[Any, int]:
         keeps = _group_filter(params, without=without)
-        counts: dict[str, int] = {}
+        counts: dict[Any, int] = {}
         for group in groups:
             if keeps(group):
                 value = getattr(group, field_name)
                 counts[value] = counts.get(value, 0) + group.n
         return counts
-
-    def total(without: str = "", **extra) -> int:
-        keeps = _group_filter(params, without=without)
-        return sum(
-            g.n
-            for g in groups
-            if keeps(g) and all(getattr(g, name) == value for name, value in extra.items())
-        )
 
     by_license = count_by("license", "license")
     by_license.pop("", None)
@@ -366,9 +357,9 @@ def facet_counts_from_entries(params: ListParams) -> dict[str, Any]:
         health=count_by("health", "health"),
         licenses=licenses,
         categories=categories,
-        findings=total("has_findings", has_open_findings=True),
-        archived=total("show_archived", maturity=Maturity.ARCHIVED),
-        total=total(),
+        findings=count_by("has_open_findings", "has_findings").get(True, 0),
+        archived=count_by("maturity", "show_archived").get(Maturity.ARCHIVED, 0),
+        total=sum(count_by("maturity", "").values()),
     )
 
 
@@ -672,8 +663,7 @@ class Tile:
         logo = FieldFile(None, Project._meta.get_field("logo"), row["logo"] or "")
         return cls(**{**row, "logo": logo})
 
-    def get_absolute_url(self) -> str:
-        return reverse("projects:detail", kwargs={"slug": self.slug})
+    get_absolute_url = Project.get_absolute_url  # reads only the slug
 
 
 def _box_totals_from_table(params: ListParams) -> dict[int, int]:
@@ -763,6 +753,11 @@ def entry_page(slug: str) -> EntryPage:
 
     if connection.vendor == "postgresql":
         return _entry_page_from_function(slug)
+    return entry_page_from_orm(slug)
+
+
+def entry_page_from_orm(slug: str) -> EntryPage:
+    """entry_page() read with the ORM (any database)."""
     project = project_for_page(slug)
     repository = primary_repository(project)
     return EntryPage(
@@ -807,10 +802,10 @@ def _entry_page_from_function(slug: str) -> EntryPage:
         maintainer = _from_row(Maintainer, maintainer_row)
         maintainer.user = _from_row(user_model, user_row)
         maintainers.append(maintainer)
-    repositories = [_from_row(RepositoryStatus, row) for row in page["repositories"]]
+    repository = page["repository"]
     return EntryPage(
         project=project,
-        repository=repositories[0] if repositories else None,
+        repository=None if repository is None else _from_row(RepositoryStatus, repository),
         stars=[(date.fromisoformat(day), stars) for day, stars in page["stars"]],
         related=[_from_row(Project, row) for row in page["related"]],
         alternatives=[_from_row(Project, row) for row in page["alternatives"]],

@@ -107,14 +107,14 @@ def report_problem(request, slug: str):
     # the same for every anonymous visitor and sets no cookie.
     project = get_object_or_404(Project.objects.published(), slug=slug)
     if request.method == "GET":
-        return _report_again(request, project, ReportForm(), status=200)
+        return _report_page(request, project, ReportForm(), status=200)
     form = ReportForm(request.POST)
     if form.is_spam:
         # Answer a bot exactly as a person, and store nothing.
         messages.success(request, "Thank you: your report was sent to the curators.")
         return redirect(project.get_absolute_url() + "#report")
     if not report_allowed(client_ip(request)):
-        return _report_again(
+        return _report_page(
             request,
             project,
             form,
@@ -122,7 +122,7 @@ def report_problem(request, slug: str):
             error="Too many reports from your address: please try later.",
         )
     if not form.is_valid():
-        return _report_again(request, project, form, status=400)
+        return _report_page(request, project, form, status=400)
     create_user_report(
         project,
         reason=form.cleaned_data["reason"],
@@ -133,7 +133,7 @@ def report_problem(request, slug: str):
     return redirect(project.get_absolute_url() + "#report")
 
 
-def _report_again(request, project, form, *, status: int, error: str = ""):
+def _report_page(request, project, form, *, status: int, error: str = ""):
     return render(
         request,
         "projects/report.html",
