@@ -4,7 +4,7 @@ from django.utils.functional import cached_property
 from rest_framework.exceptions import NotFound
 from rest_framework.pagination import PageNumberPagination
 
-from projects.selectors import facet_table_count, listing_page_ids
+from projects.selectors import facet_table_count, landscape_page_ids, listing_page_ids
 
 
 class ProjectPagination(PageNumberPagination):
@@ -24,9 +24,10 @@ class ProjectPagination(PageNumberPagination):
         facets = getattr(view, "facet_params", None)
         params = facets(request) if facets is not None else None
         self._known_count = facet_table_count(params) if params is not None else None
-        if params is not None and request.query_params.get("ordering") == "-stars":
+        page_ids = table_page_ids(request, params)
+        if page_ids is not None:
             ids_only = getattr(view, "reads_pages_by_id", lambda: False)()
-            page = self._page_from_listing(queryset, request, params, ids_only=ids_only)
+            page = self._page_by_ids(queryset, request, params, page_ids, ids_only=ids_only)
             return self._serve(request, page)
         if self._known_count is None and "search_rank" in queryset.query.annotations:
             page = self._counted_in_window(queryset, request)
@@ -51,10 +52,10 @@ class ProjectPagination(PageNumberPagination):
             self.display_page_controls = True
         return list(page)
 
-    def _page_from_listing(self, queryset, request, params, *, ids_only: bool) -> Page:
-        """The page's ids from the Listing rows (an index range per health value, read no
-        deeper than the page), then those entries from ``queryset`` in that order; with
-        ``ids_only``, the ids themselves (Listing rows are the published entries')."""
+    def _page_by_ids(self, queryset, request, params, page_ids, *, ids_only: bool) -> Page:
+        """The page's ids from ``page_ids`` (table_page_ids()), then those entries from
+        ``queryset`` in that order; with ``ids_only``, the ids themselves (both functions
+        give published entries only)."""
         size = self.get_page_size(request)
         paginator = self.django_paginator_class(queryset, size)
         number = request.query_params.get(self.page_query_param) or 1
@@ -66,7 +67,7 @@ class ProjectPagination(PageNumberPagination):
             raise NotFound(
                 self.invalid_page_message.format(page_number=number, message=str(exc))
             ) from exc
-        ids = listing_page_ids(params, offset=(number - 1) * size, limit=size)
+        ids = page_ids(params, offset=(number - 1) * size, limit=size)
         if ids_only:
             return Page(ids, number, paginator)
         by_id = {p.pk: p for p in queryset.filter(pk__in=ids)}
@@ -94,6 +95,20 @@ class ProjectPagination(PageNumberPagination):
 
     def django_paginator_class(self, object_list, per_page):
         return _CountedPaginator(object_list, per_page, known_count=self._known_count)
+
+
+def table_page_ids(request, params):
+    """The function giving a page's ids without sorting the entries, when the tables kept
+    by triggers can: by stars from the Listing rows; in landscape order (no ``ordering``)
+    from the FacetCount rows. None: the queryset's own order."""
+    if params is None:
+        return None
+    ordering = request.query_params.get("ordering")
+    if ordering == "-stars":
+        return listing_page_ids
+    if not ordering:
+        return landscape_page_ids
+    return None
 
 
 class _CountedPaginator(Paginator):

@@ -19,7 +19,7 @@ from rest_framework.views import APIView
 
 from api import caching
 from api.filters import FindingFilter, ProjectFilter, facet_list_params
-from api.pagination import ProjectPagination
+from api.pagination import ProjectPagination, table_page_ids
 from api.permissions import ProjectPermission
 from api.public_list import public_list_answer, public_list_response
 from api.renderers import CSVRenderer, FirstRendererNegotiation, YAMLRenderer
@@ -188,10 +188,10 @@ class ProjectViewSet(
         return response if response is not None else super().list(request, *args, **kwargs)
 
     def list_queryset(self):
-        # By stars, the Listing rows give the page's ids exactly (api.pagination): the
-        # entries are then read by id, and the filters need not run over them.
-        by_stars = self.request.query_params.get("ordering") == "-stars"
-        if by_stars and self.facet_params(self.request) is not None:
+        # When the tables kept by triggers give the page's ids exactly (api.pagination: by
+        # stars, or the whole directory in landscape order), the entries are then read by
+        # id, and the filters need not run over them.
+        if table_page_ids(self.request, self.facet_params(self.request)) is not None:
             return self.get_queryset()
         return super().list_queryset()
 

@@ -2,7 +2,7 @@
 client, the bench settings, the cache off), plus each request's SQL time, written to
 bench/profiles/<name>.txt. Needs pyinstrument (``pip install pyinstrument``).
 
-    .venv/bin/python -m bench.profile [list search project landscape web-search]
+    .venv/bin/python -m bench.profile [list search project landscape web-search api-default api-last-page]
 """
 
 from __future__ import annotations
@@ -23,6 +23,9 @@ ENDPOINTS = {
     "landscape": "/",
     # Not a load-run endpoint: the web page of a search, with its facet counts.
     "web-search": "/?q=graph+vision",
+    # Nor these: the API's default list (landscape order), its first and its last page.
+    "api-default": "/api/v1/projects/",
+    "api-last-page": "/api/v1/projects/?page=2000",
 }
 
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import PurePosixPath
 from typing import Any, NamedTuple
 
 from django.conf import settings
-from django.db.models import Count, F, OuterRef, Prefetch, Q, Window
+from django.db.models import BooleanField, Count, F, Func, OuterRef, Prefetch, Q, Window
 from django.db.models.fields.files import FieldFile
 from django.db.models.functions import (
     Coalesce,
@@ -505,6 +506,85 @@ def listing_page_ids(params: ListParams, *, offset: int, limit: int) -> list[int
             [*args, limit, offset],
         )
         return [row[0] for row in cursor.fetchall()]
+
+
+class _EqualsAny(Func):
+    """``expression = ANY(array)``, a condition Django's lookups do not write."""
+
+    template = "(%(expressions)s))"
+    arg_joiner = " = ANY("
+    output_field = BooleanField()
+
+
+def landscape_page_ids(params: ListParams, *, offset: int, limit: int) -> list[int]:
+    """Ids of the published entries project_filter(params) keeps (no search), in landscape
+    order (the pillar's position, the category's, the entry's, then id), rows ``offset``
+    to ``offset + limit``.
+
+    Sorting the kept entries for every page cost 70 ms for the directory's first page and
+    240 ms for its last at 100,000 entries, and 100 ms for any page of one category (its
+    second_path condition kept PostgreSQL from the category's index). Here the entries
+    each category holds are counted first: from the FacetCount rows, plus the few listed
+    in the asked category only through second_path. Only the categories the page
+    reaches are then read, each through its box index (project_box_order) from the
+    page's start within it."""
+    from django.db import connection
+
+    where, values = _facet_where(params, category=False)
+    subtree = category_with_descendants(params.category) if params.category else None
+    if subtree is not None:
+        where += " AND category_id = ANY(%s)"
+        values.append(subtree)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT category_id, SUM(n) FROM projects_facetcount"  # noqa: S608
+            f" WHERE via_primary AND category_id <> 0 AND {where} GROUP BY category_id",
+            values,
+        )
+        counts = Counter({category_id: int(n) for category_id, n in cursor.fetchall()})
+    if subtree:
+        from django.contrib.postgres.expressions import ArraySubquery
+
+        # "= ANY(ARRAY(...))" reads those entries by id; "IN (subquery)" made PostgreSQL
+        # scan every entry (20 ms against 9 ms for Modeling at 100,000 entries).
+        listed_there = ArraySubquery(
+            SecondaryCategory.objects.filter(category_id__in=subtree)
+            .order_by()
+            .values("project_id")
+        )
+        counts.update(
+            dict(
+                project_filter(Project.objects.published(), **params.filters(without="category"))
+                .filter(_EqualsAny(F("pk"), listed_there))
+                .exclude(category_id__in=subtree)
+                .order_by()
+                .values_list("category_id")
+                .annotate(n=Count("pk"))
+            )
+        )
+    # Categories that tie on both positions interleave their entries: one segment each.
+    segments: dict[tuple, list[int]] = {}
+    in_order = Category.objects.order_by("parent__position", "position", "pk")
+    for category_id, *key in in_order.values_list("pk", "parent__position", "position"):
+        if counts[category_id]:
+            segments.setdefault(tuple(key), []).append(category_id)
+    ids: list[int] = []
+    start = 0
+    for categories in segments.values():
+        end = start + sum(counts[c] for c in categories)
+        if end > offset:
+            entries = (
+                _base(params)
+                .filter(category_id__in=categories)
+                .order_by("position", "pk")
+                .values_list("pk", flat=True)
+            )
+            skip = max(offset - start, 0)
+            ids += entries[skip : skip + limit - len(ids)]
+            if len(ids) >= limit:
+                break
+        start = end
+    return ids
 
 
 def _facet_counts_from_table(params: ListParams) -> dict[str, Any]:
