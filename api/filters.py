@@ -7,6 +7,7 @@ from datetime import UTC
 
 import django_filters
 from django import forms
+from django.core.exceptions import FieldDoesNotExist
 from django.db.models import F
 from django.db.models.functions import Lower
 from django_filters.constants import EMPTY_VALUES
@@ -77,6 +78,13 @@ class StarsFilter(django_filters.NumberFilter):
     field_class = forms.IntegerField
 
 
+def _may_be_null(field: str) -> bool:
+    try:
+        return Project._meta.get_field(field).null
+    except FieldDoesNotExist:  # an annotation: pushed_at, the primary repository's
+        return True
+
+
 class ProjectOrderingFilter(django_filters.OrderingFilter):
     """name, stars, pushed_at, created, updated; '-' for descending; entries without a
     value (no repository checked yet) come last either way."""
@@ -87,9 +95,15 @@ class ProjectOrderingFilter(django_filters.OrderingFilter):
         ordering = []
         for param in value:
             descending = param.startswith("-")
-            expression = F(self.param_map[param.lstrip("-")])
+            field = self.param_map[param.lstrip("-")]
+            # NULLS LAST only where there can be NULLs: an index read backwards (by
+            # created, by name) gives NULLS FIRST, so asking for it would mean a sort.
+            nulls_last = True if _may_be_null(field) else None
+            expression = F(field)
             ordering.append(
-                expression.desc(nulls_last=True) if descending else expression.asc(nulls_last=True)
+                expression.desc(nulls_last=nulls_last)
+                if descending
+                else expression.asc(nulls_last=nulls_last)
             )
         # Ties by lower-case name, as the web pages and the Listing rows (whose index
         # answers ordering=-stars) sort them.

@@ -2,7 +2,7 @@
 client, the bench settings, the cache off), plus each request's SQL time, written to
 bench/profiles/<name>.txt. Needs pyinstrument (``pip install pyinstrument``).
 
-    .venv/bin/python -m bench.profile [list search project landscape web-search api-default api-last-page]
+    .venv/bin/python -m bench.profile [NAME ...]   (names: the keys of ENDPOINTS)
 """
 
 from __future__ import annotations

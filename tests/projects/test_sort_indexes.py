@@ -1,0 +1,79 @@
+"""Every sort a list offers reads an index on PostgreSQL (migration 0010 and
+project_stars_order) instead of sorting every published entry for its first page.
+
+The fixture is small, so the planner would sort it whatever the indexes; with sequential
+scans and full sorts priced out (enable_seqscan, enable_sort off), a plan that still
+holds one has no index to read the order from."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
+from rest_framework.test import APIClient
+
+from projects.models import Project
+from projects.selectors import ListParams, project_list
+from projects.services import landscape_import
+from tests.conftest import FIXTURE_FILE
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def directory():
+    if connection.vendor != "postgresql":
+        pytest.skip("the sort indexes are PostgreSQL's")
+    landscape_import(text=FIXTURE_FILE.read_text(encoding="utf-8"))
+    assert Project.objects.published().count() > 100
+
+
+def plan_of(sql: str, params=()) -> str:
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("SET LOCAL enable_sort = off")
+        cursor.execute("EXPLAIN " + sql, params)
+        return "\n".join(row[0] for row in cursor.fetchall())
+
+
+def full_sorts(plan: str) -> list[str]:
+    """The plan's lines that sort rows or read the whole table (an Incremental Sort only
+    breaks ties within an order an index gives)."""
+    lines = plan.splitlines()
+    return [
+        line
+        for line in lines
+        if "Seq Scan" in line or ("Sort" in line and "Incremental Sort" not in line)
+        if "Sort Key" not in line and "Presorted Key" not in line
+    ]
+
+
+@pytest.mark.parametrize("sort", ["name", "activity", "added", "stars"])
+def test_the_web_list_sorts_read_an_index(directory, sort):
+    page = project_list(ListParams(sort=sort))[:241]
+    sql, params = page.query.sql_with_params()
+    plan = plan_of(sql, params)
+    assert not full_sorts(plan), plan
+
+
+@pytest.mark.parametrize("ordering", ["name", "-name", "created", "-created"])
+def test_the_api_orderings_read_an_index(directory, ordering):
+    client = APIClient()
+    client.get("/api/v1/projects/", {"ordering": ordering, "page_size": 5})  # warm
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get("/api/v1/projects/", {"ordering": ordering, "page": 2})
+    assert response.status_code == 200 and response.json()["results"]
+    ordered = [q["sql"] for q in queries if "ORDER BY" in q["sql"] and "LIMIT" in q["sql"]]
+    assert ordered, [q["sql"] for q in queries]
+    for sql in ordered:
+        plan = plan_of(sql)
+        assert not full_sorts(plan), plan
+
+
+def test_ordering_by_a_field_without_nulls_keeps_its_order(directory):
+    """Dropping NULLS LAST where a field has no NULLs changes no page."""
+    client = APIClient()
+    for ordering, key in [("created", "created"), ("-updated", "updated")]:
+        data = client.get("/api/v1/projects/", {"ordering": ordering, "page_size": 200}).json()
+        values = [p[key] for p in data["results"]]
+        assert values == sorted(values, reverse=ordering.startswith("-"))
