@@ -1,5 +1,6 @@
-"""Every sort a list offers reads an index on PostgreSQL (migration 0010 and
-project_stars_order) instead of sorting every published entry for its first page.
+"""The entries' indexes on PostgreSQL: every sort a list offers reads one (migration 0010
+and project_stars_order) instead of sorting every published entry for its first page, and
+no index is kept that no query reads (migration 0011).
 
 The fixture is small, so the planner would sort it whatever the indexes; with sequential
 scans and full sorts priced out (enable_seqscan, enable_sort off), a plan that still
@@ -77,3 +78,18 @@ def test_ordering_by_a_field_without_nulls_keeps_its_order(directory):
         data = client.get("/api/v1/projects/", {"ordering": ordering, "page_size": 200}).json()
         values = [p[key] for p in data["results"]]
         assert values == sorted(values, reverse=ordering.startswith("-"))
+
+
+def test_only_the_slug_keeps_a_pattern_index(directory):
+    """Django adds a varchar_pattern_ops index beside every indexed or unique CharField;
+    only the slug's is read (each costs the import a write per entry)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT indexdef FROM pg_indexes WHERE tablename = 'projects_project'"
+            " AND indexdef LIKE '%%varchar_pattern_ops%%'"
+        )
+        pattern_indexes = [row[0] for row in cursor.fetchall()]
+    assert len(pattern_indexes) == 1 and "(slug varchar_pattern_ops)" in pattern_indexes[0]
+    # Equality on the columns whose pattern index went still reads an index.
+    plan = plan_of("SELECT id FROM projects_project WHERE health = 'archived'")
+    assert "Index" in plan and "Seq Scan" not in plan, plan
