@@ -568,19 +568,14 @@ def landscape_page_ids(params: ListParams, *, offset: int, limit: int) -> list[i
     for category_id, *key in in_order.values_list("pk", "parent__position", "position"):
         if counts[category_id]:
             segments.setdefault(tuple(key), []).append(category_id)
+    kept = _base(params).order_by("position", "pk").values_list("pk", flat=True)
     ids: list[int] = []
     start = 0
     for categories in segments.values():
         end = start + sum(counts[c] for c in categories)
         if end > offset:
-            entries = (
-                _base(params)
-                .filter(category_id__in=categories)
-                .order_by("position", "pk")
-                .values_list("pk", flat=True)
-            )
             skip = max(offset - start, 0)
-            ids += entries[skip : skip + limit - len(ids)]
+            ids += kept.filter(category_id__in=categories)[skip : skip + limit - len(ids)]
             if len(ids) >= limit:
                 break
         start = end
