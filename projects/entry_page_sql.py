@@ -24,6 +24,8 @@ DECLARE
   c projects_category;
   tree bigint[];
   primary_id bigint;
+  related jsonb;
+  related_count integer;
 BEGIN
   SELECT * INTO e FROM projects_project WHERE slug = entry_slug AND publication = 'published';
   IF NOT FOUND THEN
@@ -39,6 +41,27 @@ BEGIN
   END IF;
   SELECT r.id INTO primary_id FROM projects_repositorystatus r
    WHERE r.project_id = e.id ORDER BY r.is_primary DESC, r.id LIMIT 1;
+  -- Related entries, filed in the tree first: each category's first ones through its box
+  -- index (project_box_order), rather than one IN list, which PostgreSQL would sort.
+  SELECT COALESCE(jsonb_agg(to_jsonb(t) ORDER BY t.position, t.id), '[]'::jsonb), count(*)
+    INTO related, related_count
+    FROM (SELECT filed.* FROM unnest(tree) AS k(category_id), LATERAL (
+            SELECT {_TILE} FROM projects_project p
+             WHERE p.publication = 'published' AND p.category_id = k.category_id
+               AND p.id <> e.id
+             ORDER BY p.position, p.id LIMIT related_limit) filed
+          ORDER BY position, id LIMIT related_limit) t;
+  -- Then, only while there is room, those listed in the tree through second_path: a
+  -- category can have hundreds of them, each read by id.
+  IF related_count < related_limit THEN
+    related := related || COALESCE((
+      SELECT jsonb_agg(to_jsonb(t) ORDER BY t.position, t.id) FROM (
+        SELECT DISTINCT {_TILE} FROM projects_project p
+          JOIN projects_secondarycategory s ON s.project_id = p.id
+         WHERE s.category_id = ANY(tree) AND p.publication = 'published'
+           AND NOT p.category_id = ANY(tree)
+         ORDER BY p.position, p.id LIMIT related_limit - related_count) t), '[]'::jsonb);
+  END IF;
   RETURN json_build_object(
     'entry', to_jsonb(e) - 'search_vector',
     'category', to_jsonb(c),
@@ -74,24 +97,7 @@ BEGIN
         FROM projects_snapshot s
        WHERE s.repository_id = primary_id AND s.day >= since AND s.stars IS NOT NULL),
       '[]'::json),
-    -- Index-backed reads (filed in each category of the tree, in order; listed there
-    -- through second_path) rather than one OR, which keeps PostgreSQL off
-    -- project_box_order.
-    'related', COALESCE((
-      SELECT json_agg(to_jsonb(t) ORDER BY t.position, t.id) FROM (
-        SELECT * FROM (
-          (SELECT filed.* FROM unnest(tree) AS k(category_id), LATERAL (
-             SELECT {_TILE} FROM projects_project p
-              WHERE p.publication = 'published' AND p.category_id = k.category_id
-                AND p.id <> e.id
-              ORDER BY p.position, p.id LIMIT related_limit) filed)
-          UNION
-          (SELECT {_TILE} FROM projects_project p
-             JOIN projects_secondarycategory s ON s.project_id = p.id
-            WHERE s.category_id = ANY(tree) AND p.publication = 'published'
-              AND NOT p.category_id = ANY(tree)
-            ORDER BY p.position, p.id LIMIT related_limit)
-        ) candidates ORDER BY position, id LIMIT related_limit) t), '[]'::json)
+    'related', related
   );
 END
 $fn$;

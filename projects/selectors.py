@@ -968,25 +968,29 @@ def star_series(
 
 
 def related_entries(project: Project, *, limit: int = RELATED_ENTRIES_LIMIT) -> list[Project]:
-    """Other entries of the same subcategory (primary or second_path), in landscape order."""
+    """Other entries of the same subcategory (of a pillar's whole tree when the entry is
+    filed on the pillar itself): those filed there first, in landscape order, then, when
+    fewer than ``limit`` are, those listed there through second_path, in their order.
+
+    Filed entries first is what a reader of the category expects, and it keeps the page
+    cheap: the first read is the category's box index, and the second_path listings (a
+    category can have hundreds, each read by id) are read only for a short category."""
     fields = ("pk", "name", "slug", "logo", "health", "maturity", "category_id", "position")
 
-    def first(queryset) -> list[Project]:
+    def first(queryset, count: int) -> list[Project]:
         others = queryset.exclude(pk=project.pk).only(*fields, "stars")
-        return list(others.order_by("position", "pk")[:limit])
+        return list(others.order_by("position", "pk")[:count])
 
     published = Project.objects.published()
     if project.category.parent_id is None:  # filed on a pillar: the pillar's whole tree
-        return first(project_filter(published, category=project.category.slug))
-    # Two index-backed reads (own category in order; the few listed there through
-    # second_path) instead of one OR that keeps PostgreSQL off project_box_order.
-    own = first(published.filter(category_id=project.category_id))
-    listed = first(
-        published.filter(secondarycategory__category_id=project.category_id).exclude(
-            category_id=project.category_id
-        )
-    )
-    return sorted(own + listed, key=lambda p: (p.position, p.pk))[:limit]
+        tree = category_with_descendants(project.category.slug)
+    else:
+        tree = [project.category_id]
+    filed = first(published.filter(category_id__in=tree), limit)
+    if len(filed) >= limit:
+        return filed
+    listed = published.filter(secondarycategory__category_id__in=tree).exclude(category_id__in=tree)
+    return filed + first(listed.distinct(), limit - len(filed))
 
 
 def health_words(repository: RepositoryStatus | None) -> list[str]:

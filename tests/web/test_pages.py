@@ -12,12 +12,14 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from projects import selectors
 from projects.models import (
     Finding,
     LinkStatus,
     Maintainer,
     Project,
     RepositoryStatus,
+    SecondaryCategory,
     Snapshot,
 )
 from projects.templatetags.landscape import (
@@ -360,6 +362,40 @@ def test_project_page_lists_related_and_alternatives(client, make_entries, tree)
     related = body[body.index('id="h-related"') : body.index('id="h-report"')]
     assert re.findall(r'data-slug="([^"]+)"', related) == ["entry-0003", "entry-0007"]
     assert "Pyro" in client.get(numpyro.get_absolute_url()).content.decode()
+
+
+def test_related_lists_the_entries_filed_there_before_its_second_path_listings(
+    client, make_entries, tree
+):
+    """An entry listed in the category through second_path comes after the entries filed
+    there, whatever its position, and only while there is room (12 tiles)."""
+
+    pyro = Project.objects.create(
+        name="Pyro",
+        slug="pyro",
+        homepage_url="https://p.example.org/",
+        category=tree["probabilistic"],
+    )
+    make_entries(8)  # entry-0003 and entry-0007 are filed in Probabilistic
+    listed = Project.objects.get(slug="entry-0002")  # filed in General, at position 2
+    SecondaryCategory.objects.create(project=listed, category=tree["probabilistic"])
+
+    def related() -> tuple[list[str], list[str]]:
+        body = client.get(pyro.get_absolute_url()).content.decode()
+        tiles = body[body.index('id="h-related"') : body.index('id="h-report"')]
+        orm = [p.slug for p in selectors.entry_page_from_orm("pyro").related]
+        return re.findall(r'data-slug="([^"]+)"', tiles), orm
+
+    assert related() == (["entry-0003", "entry-0007", "entry-0002"],) * 2
+    make_entries(40, prefix="More")  # ten more filed in Probabilistic: twelve in all
+    filed = list(
+        Project.objects.filter(category=tree["probabilistic"])
+        .exclude(pk=pyro.pk)
+        .order_by("position", "pk")
+        .values_list("slug", flat=True)
+    )
+    assert len(filed) == 12
+    assert related() == (filed,) * 2
 
 
 def test_unknown_or_unpublished_entries_are_404(client, entry):
