@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Count, Exists, OuterRef, Q, Subquery
+from django.db.models import Count, Exists, OuterRef, Q
 from psycopg.adapt import Loader
 
 from projects.models import (
@@ -18,7 +18,6 @@ from projects.models import (
     Maintainer,
     Project,
     Publication,
-    RepositoryStatus,
 )
 from projects.permissions import is_moderator
 from projects.selectors import (
@@ -26,7 +25,6 @@ from projects.selectors import (
     category_tree,
     directory_stats,
     facet_counts,
-    with_repository_facts,
 )
 
 
@@ -41,19 +39,6 @@ def visible_projects(user, queryset=None):
     # Submitters are recorded as (unverified) maintainers of what they submitted.
     maintains = Maintainer.objects.filter(project=OuterRef("pk"), user=user)
     return queryset.filter(Q(publication=Publication.PUBLISHED) | Exists(maintains))
-
-
-def with_api_repository_facts(queryset):
-    """The shared ``stars`` (and ``last_activity``) annotations, plus ``pushed_at`` for
-    filters and ordering: an alias, computed only where a filter or the order names it
-    (as a selected column it would run for every row a search ranks)."""
-    return with_repository_facts(queryset).alias(
-        pushed_at=Subquery(
-            RepositoryStatus.objects.filter(project=OuterRef("pk"), is_primary=True)
-            .order_by("pk")
-            .values("pushed_at")[:1]
-        )
-    )
 
 
 def category_tree_with_counts() -> list[dict[str, Any]]:

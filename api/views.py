@@ -27,7 +27,6 @@ from api.selectors import (
     api_stats,
     category_tree_with_counts,
     visible_projects,
-    with_api_repository_facts,
 )
 from api.serializers import (
     CategoryTreeSerializer,
@@ -50,7 +49,7 @@ from projects.models import (
 )
 from projects.moderation import ModerationError
 from projects.permissions import is_moderator
-from projects.selectors import landscape_export_yaml
+from projects.selectors import landscape_export_yaml, with_repository_facts
 from projects.services import (
     ProjectWriteRefused,
     project_create,
@@ -75,7 +74,7 @@ LANDSCAPE_ORDER = ("category__parent__position", "category__position", "position
 
 def with_project_relations(queryset):
     """Everything a ProjectSerializer reads, in a fixed number of queries."""
-    return with_api_repository_facts(
+    return with_repository_facts(
         queryset.select_related("category__parent").prefetch_related(
             Prefetch(
                 "secondarycategory_set",
@@ -201,7 +200,7 @@ class ProjectViewSet(
         if self.request.method not in ("GET", "HEAD"):
             return visible
         if self.reads_pages_by_id():  # a page's ids; its entries are read in one query
-            return with_api_repository_facts(visible).only("pk")
+            return with_repository_facts(visible).only("pk")
         return with_project_relations(visible)
 
     def reads_pages_by_id(self) -> bool:

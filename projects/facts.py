@@ -1,9 +1,10 @@
 """The columns an entry copies from its primary repository's status and its findings.
 
-Lists filter and sort on ``Project.health``, ``stars``, ``last_activity``, ``license`` and
-``has_open_findings`` so that a page of 100,000 entries reads one table; this module is
-the one place that derives them. Signals call it for single saves (projects.web.signals);
-bulk writers (imports, the benchmark's generator, the migration) call it themselves.
+Lists filter and sort on ``Project.health``, ``stars``, ``last_activity``, ``pushed_at``,
+``license`` and ``has_open_findings`` so that a page of 100,000 entries reads one table;
+this module is the one place that derives them. Signals call it for single saves
+(projects.web.signals); bulk writers (imports, the benchmark's generator, the migrations)
+call it themselves.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ def project_facts_sync(*, project_ids: Iterable[int] | None = None) -> int:
             .annotate(latest=Coalesce("pushed_at", "last_commit_at", "last_release_at"))
             .values("latest")[:1]
         ),
+        "pushed_at": Subquery(_primary().values("pushed_at")[:1]),
         "license": Coalesce(Subquery(_primary().values("license")[:1]), Value("")),
         "has_open_findings": Exists(
             Finding.objects.filter(project=OuterRef("pk"), state=Finding.State.OPEN)

@@ -84,6 +84,7 @@ DENORMALIZED_FIELDS = (
     "search_categories",
     "stars",
     "last_activity",
+    "pushed_at",
     "license",
     "has_open_findings",
 )
@@ -148,6 +149,8 @@ class Project(models.Model):
     # keeps them: signals on RepositoryStatus and Finding, and every bulk write).
     stars = models.PositiveIntegerField(null=True, blank=True, editable=False)
     last_activity = models.DateTimeField(null=True, blank=True, editable=False)
+    # The API filters and sorts on it (pushed_after, pushed_before, ordering=pushed_at).
+    pushed_at = models.DateTimeField(null=True, blank=True, editable=False)
     license = models.CharField(max_length=100, blank=True, default="", editable=False)
     has_open_findings = models.BooleanField(default=False, editable=False)
     created = models.DateTimeField(auto_now_add=True)

@@ -263,7 +263,9 @@ def test_facts_follow_the_primary_repository_and_the_findings(imported):
     project = Project.objects.filter(repo_url__isnull=False).order_by("pk").first()
     RepositoryStatus.objects.filter(project=project).delete()
     project.refresh_from_db()
-    assert (project.stars, project.license, project.last_activity) == (None, "", None)
+    assert (project.stars, project.license, project.last_activity, project.pushed_at) == (
+        None, "", None, None,
+    )  # fmt: skip
 
     pushed = timezone.now() - timedelta(days=3)
     repo = RepositoryStatus.objects.create(
@@ -271,7 +273,9 @@ def test_facts_follow_the_primary_repository_and_the_findings(imported):
         stars=1234, license="MIT", pushed_at=pushed,
     )  # fmt: skip
     project.refresh_from_db()
-    assert (project.stars, project.license, project.last_activity) == (1234, "MIT", pushed)
+    assert (project.stars, project.license, project.last_activity, project.pushed_at) == (
+        1234, "MIT", pushed, pushed,
+    )  # fmt: skip
 
     # An additional (not primary) repository never overrides the primary one's facts.
     RepositoryStatus.objects.create(

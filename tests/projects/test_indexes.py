@@ -11,6 +11,7 @@ from __future__ import annotations
 import pytest
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from projects.models import Project
@@ -57,7 +58,7 @@ def test_the_web_list_sorts_read_an_index(directory, sort):
     assert not full_sorts(plan), plan
 
 
-@pytest.mark.parametrize("ordering", ["name", "-name", "created", "-created"])
+@pytest.mark.parametrize("ordering", ["name", "-name", "created", "-created", "-pushed_at"])
 def test_the_api_orderings_read_an_index(directory, ordering):
     client = APIClient()
     client.get("/api/v1/projects/", {"ordering": ordering, "page_size": 5})  # warm
@@ -93,3 +94,27 @@ def test_only_the_slug_keeps_a_pattern_index(directory):
     # Equality on the columns whose pattern index went still reads an index.
     plan = plan_of("SELECT id FROM projects_project WHERE health = 'archived'")
     assert "Index" in plan and "Seq Scan" not in plan, plan
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"ordering": "-pushed_at"},
+        {"ordering": "pushed_at"},
+        {"pushed_after": "2020-01-01T00:00:00Z"},
+        {"pushed_before": "2030-01-01T00:00:00Z", "ordering": "-stars"},
+    ],
+)
+def test_the_last_push_is_read_from_the_entry_itself(directory, params):
+    """ordering=pushed_at, pushed_after and pushed_before read the entry's own copy of its
+    primary repository's last push (projects.facts), not a subquery per entry."""
+    some = Project.objects.published().order_by("pk").values("pk")[:40]
+    Project.objects.filter(pk__in=some).update(pushed_at=timezone.now())
+    client = APIClient()
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get("/api/v1/projects/", params)
+    assert response.status_code == 200 and response.json()["results"]
+    paging = [q["sql"] for q in queries if '"pushed_at"' in q["sql"] and "LIMIT" in q["sql"]]
+    assert paging, [q["sql"] for q in queries]
+    for sql in paging:
+        assert "projects_repositorystatus" not in sql.split("FROM", 1)[1], sql
