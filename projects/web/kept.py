@@ -32,6 +32,7 @@ from django.core.cache import cache
 from django.http import HttpResponse
 from django.urls import Resolver404, resolve
 from django.utils.cache import get_conditional_response
+from django.utils.http import parse_http_date_safe
 
 from projects.web import near
 from projects.web.cache import read_version, version_time
@@ -118,6 +119,15 @@ def _keeping_view(request):
     return match.func if hasattr(match.func, "kept_key_headers") else None
 
 
+def _last_modified(headers, version: int) -> int:
+    """The kept answer's own Last-Modified, in whole seconds, as its view compared it: an
+    entry's answer is as old as the entry's last change, older than the data version. The
+    version's time only for an answer that names none."""
+    stated = next((value for name, value in headers if name.lower() == "last-modified"), None)
+    moment = parse_http_date_safe(stated) if stated else None
+    return moment if moment is not None else int(version_time(version).timestamp())
+
+
 def _key(request, headers: tuple[str, ...]) -> str:
     parts = "\n".join([request.get_full_path(), *(request.META.get(h, "") for h in headers)])
     return f"kept:{hashlib.sha256(parts.encode()).hexdigest()[:32]}"
@@ -134,8 +144,9 @@ def _serve(request, key: str, version: int) -> HttpResponse | None:
     _, etag, content, headers = hit
     # An answer without validators (a page) ignores conditional headers, as its view does.
     if etag and any(h in request.META for h in CONDITIONAL_HEADERS):
-        moment = int(version_time(version).timestamp())
-        answer = get_conditional_response(request, etag=etag, last_modified=moment)
+        answer = get_conditional_response(
+            request, etag=etag, last_modified=_last_modified(headers, version)
+        )
         if answer is not None and answer.status_code != 304:
             return None  # a failed precondition (412): the view's own answer
         if answer is not None:

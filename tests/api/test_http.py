@@ -57,6 +57,27 @@ def test_a_conditional_get_answers_304_until_something_changes(small_landscape, 
     assert changed["ETag"] != etag
 
 
+def test_a_kept_entry_answers_304_to_its_own_last_modified(small_landscape):
+    """An anonymous read of an entry is kept whole (projects.web.kept); a conditional GET
+    answered from it compares If-Modified-Since with the entry's Last-Modified, as the view
+    does, not with the later time of the data version."""
+    alpha = small_landscape["projects"]["alpha"]
+    # Older than any version: queryset.update() sends no signal, so the version stays.
+    Project.objects.filter(pk=alpha.pk).update(updated=NOW)
+    client = APIClient()
+    first = client.get("/api/v1/projects/alpha/")
+    assert first.status_code == 200
+    assert first["Last-Modified"] == "Sun, 01 Jun 2025 00:00:00 GMT"
+    assert client.get("/api/v1/projects/alpha/")["Last-Modified"] == first["Last-Modified"]
+    for since, status in [
+        (first["Last-Modified"], 304),
+        ("Mon, 02 Jun 2025 00:00:00 GMT", 304),
+        ("Sat, 31 May 2025 23:59:59 GMT", 200),
+    ]:
+        response = client.get("/api/v1/projects/alpha/", HTTP_IF_MODIFIED_SINCE=since)
+        assert response.status_code == status, since
+
+
 def test_validators_follow_the_query_the_audience_and_the_representation(actors):
     anonymous, staff = actors["anonymous"].client(), actors["staff"].client()
     etag = anonymous.get("/api/v1/projects/")["ETag"]
