@@ -23,6 +23,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from projects import health as rules
+from projects.facts import project_facts_deferred
 from projects.landscape_yml import normalize_repo_url
 from projects.logos import LogoError, logo_kind
 from projects.models import (
@@ -117,38 +118,45 @@ def repositories_sync(*, projects: Iterable[Project] | None = None) -> int:
             is_primary=True, project_id__in=[p.pk for p in candidates]
         )
     }
-    for project in candidates:
-        ref = parse_repo_url(project.repo_url or "")
-        row = rows.get(project.pk)
-        if (
-            row
-            and ref
-            and (row.host, row.owner.lower(), row.name.lower())
-            == (
-                ref.host,
-                ref.owner.lower(),
-                ref.name.lower(),
-            )
-        ):
-            continue
-        try:
-            with transaction.atomic():
-                if row is not None:
-                    row.delete()
-                if ref is not None:
-                    RepositoryStatus.objects.create(
-                        project=project,
-                        is_primary=True,
-                        url=ref.url,
-                        host=ref.host,
-                        owner=ref.owner,
-                        name=ref.name,
-                    )
-                    created += row is None
-        except IntegrityError:
-            # Two entries naming one repository: the first keeps the observations.
-            logger.warning("repository %s is listed by more than one entry", ref.full_name)
+    with project_facts_deferred():  # the entries' copied facts once, at the end
+        for project in candidates:
+            created += _repository_follow(project, rows.get(project.pk))
     return created
+
+
+def _repository_follow(project: Project, row: RepositoryStatus | None) -> int:
+    """Make this entry's primary RepositoryStatus match its repository URL; 1 if a row
+    was created where there was none."""
+    ref = parse_repo_url(project.repo_url or "")
+    if (
+        row
+        and ref
+        and (row.host, row.owner.lower(), row.name.lower())
+        == (
+            ref.host,
+            ref.owner.lower(),
+            ref.name.lower(),
+        )
+    ):
+        return 0
+    try:
+        with transaction.atomic():
+            if row is not None:
+                row.delete()
+            if ref is not None:
+                RepositoryStatus.objects.create(
+                    project=project,
+                    is_primary=True,
+                    url=ref.url,
+                    host=ref.host,
+                    owner=ref.owner,
+                    name=ref.name,
+                )
+                return int(row is None)
+    except IntegrityError:
+        # Two entries naming one repository: the first keeps the observations.
+        logger.warning("repository %s is listed by more than one entry", ref.full_name)
+    return 0
 
 
 def repositories_due(*, now: datetime | None = None, limit: int | None = None) -> list[int]:
@@ -488,8 +496,10 @@ def repositories_refresh(
         if gitlab:
             outcomes += _observe_gitlab(gitlab, report)
         releases = _pypi_releases([o.row for o in outcomes], report)
-        for outcome in outcomes:
-            _record(outcome, releases.get(outcome.row.pk, _UNSET), now(), report)
+        # The entries' copied facts once for the batch, not at each status and finding saved.
+        with project_facts_deferred():
+            for outcome in outcomes:
+                _record(outcome, releases.get(outcome.row.pk, _UNSET), now(), report)
         answered = {o.row.pk for o in outcomes}
         report.pending_ids = [r.pk for r in rows if r.pk not in answered]
     finally:
@@ -633,7 +643,8 @@ def links_check(
 
 
 def _record_links(project: Project, results, now: datetime, report: LinkReport) -> None:
-    with transaction.atomic():
+    # The entry's copied findings flag once, in the same transaction as its findings.
+    with transaction.atomic(), project_facts_deferred():
         LinkStatus.objects.filter(project=project).exclude(
             url__in=[url for _, url, _ in results]
         ).delete()

@@ -7,7 +7,7 @@ from django.db.models import Q
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
-from projects.facts import project_facts_sync
+from projects.facts import project_facts_changed
 from projects.models import (
     Category,
     Finding,
@@ -54,10 +54,10 @@ def _category_saved(sender, instance, raw=False, created=False, **kwargs):
 @receiver(post_delete, sender=Finding, dispatch_uid="facts_finding_deleted")
 def _facts_changed(sender, instance, raw=False, **kwargs):
     # The entry's copied health, stars, activity, license and findings flag (projects.facts);
-    # written only when one of them changes.
+    # written only when one of them changes, and once per deferring block (a refresh batch).
     if raw:
         return
-    project_facts_sync(project_ids=[instance.project_id])
+    project_facts_changed(project_id=instance.project_id)
 
 
 # Maintainers: the API shows them (api.caching keeps validators under this version too).

@@ -492,3 +492,76 @@ def test_a_failed_graphql_query_falls_back_to_rest(fake_github, github_token, ma
     assert report.failures == 0
     assert fake_github.count(path_prefix="/graphql") == 1
     assert fake_github.count(path_prefix="/repos/acme/fallback") >= 1
+
+
+def _facts_reads(queries) -> int:
+    """project_facts_sync's read of fresh values: the one query that annotates new_health."""
+    return sum('"new_health"' in q["sql"] for q in queries)
+
+
+def test_a_refresh_batch_copies_its_entries_facts_once(fake_github, make_project):
+    """Every status and finding saved asks for its entry's copied facts; a batch syncs them
+    once at its end (projects.facts.project_facts_deferred), and they are right."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    projects = []
+    for i in range(12):
+        if i % 3 == 0:
+            fake_github.archived(f"acme/f{i}")  # each opens a finding too
+        else:
+            fake_github.active(f"acme/f{i}", stars=100 + i)
+        projects.append(make_project(f"F{i}", f"github.com/acme/f{i}"))
+    with CaptureQueriesContext(connection) as queries:
+        status.repositories_sync()
+    assert _facts_reads(queries) == 1
+    ids = list(RepositoryStatus.objects.values_list("pk", flat=True))
+    with CaptureQueriesContext(connection) as queries:
+        report = status.repositories_refresh(ids=ids)
+    assert report.checked == 12 and report.new_findings == 4
+    assert _facts_reads(queries) == 1
+    for i, project in enumerate(projects):
+        project.refresh_from_db()
+        repo = repo_of(project)
+        assert (project.health, project.stars, project.pushed_at) == (
+            repo.health,
+            repo.stars,
+            repo.pushed_at,
+        )
+        assert project.has_open_findings is (i % 3 == 0)
+
+
+def test_deferred_facts_are_copied_when_the_block_ends_even_when_it_raises(make_project):
+    from contextlib import nullcontext
+
+    from django.db import transaction
+
+    from projects.facts import project_facts_deferred
+
+    alpha = make_project("Alpha", "github.com/acme/alpha")
+    status.repositories_sync()
+
+    def stars() -> int | None:
+        return Project.objects.get(pk=alpha.pk).stars
+
+    with project_facts_deferred():
+        repo = repo_of(alpha)
+        repo.stars = 5
+        repo.save()
+        with project_facts_deferred():  # nested: the outer block syncs
+            repo.save()
+        assert stars() is None
+    assert stars() == 5
+
+    def save_then_fail(value: int, *, atomic: bool) -> None:
+        with transaction.atomic() if atomic else nullcontext(), project_facts_deferred():
+            repo.stars = value
+            repo.save()
+            raise RuntimeError
+
+    with pytest.raises(RuntimeError):
+        save_then_fail(6, atomic=False)  # committed: its entry must still follow
+    assert stars() == 6
+    with pytest.raises(RuntimeError):
+        save_then_fail(7, atomic=True)  # rolled back with the transaction: nothing to copy
+    assert stars() == 6 and repo_of(alpha).stars == 6
