@@ -7,7 +7,6 @@ from datetime import UTC
 
 import django_filters
 from django import forms
-from django.core.exceptions import FieldDoesNotExist
 from django.db.models import F
 from django.db.models.functions import Lower
 from django_filters.constants import EMPTY_VALUES
@@ -78,13 +77,6 @@ class StarsFilter(django_filters.NumberFilter):
     field_class = forms.IntegerField
 
 
-def _may_be_null(field: str) -> bool:
-    try:
-        return Project._meta.get_field(field).null
-    except FieldDoesNotExist:  # an annotation: pushed_at, the primary repository's
-        return True
-
-
 class ProjectOrderingFilter(django_filters.OrderingFilter):
     """name, stars, pushed_at, created, updated; '-' for descending; entries without a
     value (no repository checked yet) come last either way."""
@@ -98,7 +90,7 @@ class ProjectOrderingFilter(django_filters.OrderingFilter):
             field = self.param_map[param.lstrip("-")]
             # NULLS LAST only where there can be NULLs: an index read backwards (by
             # created, by name) gives NULLS FIRST, so asking for it would mean a sort.
-            nulls_last = True if _may_be_null(field) else None
+            nulls_last = True if Project._meta.get_field(field).null else None
             expression = F(field)
             ordering.append(
                 expression.desc(nulls_last=nulls_last)

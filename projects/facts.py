@@ -45,7 +45,6 @@ def project_facts_deferred() -> Iterator[None]:
     try:
         yield
     except BaseException:
-        _deferred.reset(token)
         if pending:
             try:
                 with transaction.atomic():
@@ -55,9 +54,11 @@ def project_facts_deferred() -> Iterator[None]:
                     "facts of %d entries not synced: the transaction failed", len(pending)
                 )
         raise
-    _deferred.reset(token)
-    if pending:
-        project_facts_sync(project_ids=pending)
+    else:
+        if pending:
+            project_facts_sync(project_ids=pending)  # an update(): it sends no signal
+    finally:
+        _deferred.reset(token)
 
 
 def project_facts_changed(*, project_id: int) -> None:

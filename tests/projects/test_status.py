@@ -1,12 +1,16 @@
 """Repository refresh and link checks against the fake GitHub, GitLab, PyPI and websites."""
 
+from contextlib import nullcontext
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.core.cache import cache
 from django.core.files.storage import default_storage
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 
 from projects import status
+from projects.facts import project_facts_deferred
 from projects.models import (
     Category,
     Finding,
@@ -502,9 +506,6 @@ def _facts_reads(queries) -> int:
 def test_a_refresh_batch_copies_its_entries_facts_once(fake_github, make_project):
     """Every status and finding saved asks for its entry's copied facts; a batch syncs them
     once at its end (projects.facts.project_facts_deferred), and they are right."""
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
     projects = []
     for i in range(12):
         if i % 3 == 0:
@@ -532,12 +533,6 @@ def test_a_refresh_batch_copies_its_entries_facts_once(fake_github, make_project
 
 
 def test_deferred_facts_are_copied_when_the_block_ends_even_when_it_raises(make_project):
-    from contextlib import nullcontext
-
-    from django.db import transaction
-
-    from projects.facts import project_facts_deferred
-
     alpha = make_project("Alpha", "github.com/acme/alpha")
     status.repositories_sync()
 
