@@ -204,7 +204,7 @@ class FindingFilter(django_filters.FilterSet):
 
 # Parameters that FacetCount rows can answer a count for; the others only order or page.
 FACET_COUNTABLE = {"category", "maturity", "health", "license", "has_findings"}
-PAGING = {"ordering", "page", "page_size", "format"}
+PAGING = {"ordering", "page", "page_size", "format", "after"}
 
 
 def facet_list_params(request):

@@ -4,9 +4,11 @@ computed here, and combined (a combination is the intersection of its parts)."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from projects.models import Finding, Project, RepositoryStatus, SecondaryCategory
@@ -277,3 +279,72 @@ def test_offsets_beyond_postgresqls_range_are_converted_not_refused(db):
     # Found by schemathesis: ISO 8601 allows -22:13, PostgreSQL does not (a 500 once).
     response = APIClient().get("/api/v1/projects/", {"pushed_before": "0394-08-15T00:48:17-22:13"})
     assert response.status_code == 200
+
+
+SEEKING = ["name", "-name", "stars", "pushed_at", "-pushed_at", "created", "-created", "-updated"]
+
+
+def pages_by_next(client, params) -> list[tuple[str, list[str]]]:
+    """Each page's next link and slugs, from page 1 on by following next."""
+    data = client.get("/api/v1/projects/", params).json()
+    pages = [(data["next"], [p["slug"] for p in data["results"]])]
+    while data["next"]:
+        with CaptureQueriesContext(connection) as queries:
+            data = client.get(data["next"]).json()
+        assert not [q["sql"] for q in queries if " OFFSET " in q["sql"]], "counted, not sought"
+        pages.append((data["next"], [p["slug"] for p in data["results"]]))
+    return pages
+
+
+@pytest.mark.parametrize("ordering", SEEKING)
+def test_next_links_of_an_explicit_order_seek_by_key_and_give_the_numbered_pages(
+    landscape, ordering
+):
+    # Pages of 7 cross ties (pushed_at repeats) and the step from entries with a value to
+    # those without (NULLs last); a filter narrows the list the token belongs to.
+    client = APIClient()
+    for extra in ({}, {"has_findings": "false"}):
+        params = {"ordering": ordering, "page_size": 7, **extra}
+        pages = pages_by_next(client, params)
+        assert len(pages) > 3
+        for number, (next_link, slugs) in enumerate(pages, start=1):
+            by_number = client.get("/api/v1/projects/", {**params, "page": number}).json()
+            assert slugs == [p["slug"] for p in by_number["results"]], (ordering, number)
+            if next_link:
+                query = parse_qs(urlsplit(next_link).query)
+                assert query["page"] == [str(number + 1)] and query["after"], next_link
+        everything = fetch({"ordering": ordering, "page_size": 200, **extra})
+        assert [s for _, slugs in pages for s in slugs] == everything
+
+
+def test_a_sought_pages_previous_link_is_by_number(landscape):
+    client = APIClient()
+    first = client.get("/api/v1/projects/", {"ordering": "-pushed_at", "page_size": 20}).json()
+    second = client.get(first["next"]).json()
+    third = client.get(second["next"]).json()
+    assert "after" not in parse_qs(urlsplit(third["previous"]).query)
+    assert client.get(third["previous"]).json()["results"] == second["results"]
+
+
+def test_a_token_altered_or_used_with_another_list_is_refused_naming_it(landscape):
+    client = APIClient()
+    params = {"ordering": "name", "page_size": 20}
+    link = client.get("/api/v1/projects/", params).json()["next"]
+    query = {k: v[0] for k, v in parse_qs(urlsplit(link).query).items()}
+    token = query["after"]
+    tampered = token[:-3] + ("aaa" if not token.endswith("aaa") else "bbb")
+    for changed, says in (
+        ({"after": tampered}, "Not a token this API gave"),
+        ({"after": "nonsense"}, "Not a token this API gave"),
+        ({"ordering": "-name"}, "belongs to another list"),
+        ({"page_size": 21}, "belongs to another list"),
+        ({"maturity": "archived"}, "belongs to another list"),
+        ({"page": "5"}, "starts page 2, not page 5"),
+    ):
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get("/api/v1/projects/", {**query, **changed})
+        assert response.status_code == 400, changed
+        assert list(response.json()) == ["after"], response.json()
+        assert says in response.json()["after"][0], response.json()
+        assert not [q for q in queries if q["sql"].startswith(("UPDATE", "INSERT", "DELETE"))]
+    assert client.get("/api/v1/projects/", query).status_code == 200

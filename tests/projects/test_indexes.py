@@ -118,3 +118,25 @@ def test_the_last_push_is_read_from_the_entry_itself(directory, params):
     assert paging, [q["sql"] for q in queries]
     for sql in paging:
         assert "projects_repositorystatus" not in sql.split("FROM", 1)[1], sql
+
+
+@pytest.mark.parametrize("ordering", ["name", "-name", "created", "-created", "-pushed_at"])
+def test_a_page_sought_by_key_reads_its_index_from_the_key(directory, ordering):
+    """The page a next link names (api.seek) starts its index read at the previous page's
+    last key, instead of reading and dropping every entry before it (OFFSET)."""
+    Project.objects.filter(pk__in=Project.objects.order_by("pk").values("pk")[:60]).update(
+        pushed_at=timezone.now()
+    )
+    client = APIClient()
+    link = client.get("/api/v1/projects/", {"ordering": ordering, "page_size": 20}).json()["next"]
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(link)
+    assert response.status_code == 200 and response.json()["results"]
+    sought = [q["sql"] for q in queries if "_seek_0" in q["sql"] and "LIMIT" in q["sql"]]
+    assert sought, [q["sql"] for q in queries]
+    for sql in sought:
+        assert " OFFSET " not in sql, sql
+        plan = plan_of(sql)
+        assert not full_sorts(plan), plan
+        field = ordering.lstrip("-")
+        assert any("Index Cond" in line and field in line for line in plan.splitlines()), plan
