@@ -63,6 +63,13 @@ TARGETS = {
     "list-cached": (0.8, "API filtered list answered from the cache"),
     "list-304": (0.8, "API filtered list, If-None-Match: 304 (the warmed paths)"),
 }
+# Runs without a target: what keyset pages (api/seek.py) change for the end of a long list.
+UNTARGETED = {
+    "deep-by-number": "API list by name, its last 1,000 pages (the second half at 100,000 "
+    "entries) asked by number",
+    "deep-by-next": "the same pages as each previous page's next link names them (after=, "
+    "api/seek.py)",
+}
 
 
 @dataclass
@@ -320,6 +327,23 @@ def build_paths(args) -> dict[str, list[str]]:
     }
 
 
+def deep_paths(base: str, *, size: int = 50) -> tuple[list[str], list[str]]:
+    """The last pages (up to MIN_PATHS) of the API list by name, twice: by number, and as
+    the next links give them, found by following next from the page before the first."""
+    path = "/api/v1/projects/?ordering=name&page_size={size}&page={page}"
+    count = json.loads(get(base + path.format(size=size, page=1))[2])["count"]
+    pages = -(-count // size)
+    first = max(1, pages - MIN_PATHS)
+    numbered = [path.format(size=size, page=n) for n in range(first + 1, pages + 1)]
+    sought: list[str] = []
+    link = json.loads(get(base + path.format(size=size, page=first))[2])["next"]
+    while link:
+        parts = urllib.parse.urlsplit(link)
+        sought.append(f"{parts.path}?{parts.query}")
+        link = json.loads(get(base + sought[-1])[2])["next"]
+    return numbered, sought
+
+
 def write_paths(tmp: Path, name: str, lines: list[str]) -> Path:
     path = tmp / f"paths-{name}.txt"
     path.write_text("\n".join(lines) + "\n")
@@ -403,6 +427,13 @@ def load_runs(args, tmp: Path) -> list[Result]:
                 r = run_endpoint(name, "uncached", base, paths[name], tmp, args, warmup=2)
                 r.floor_rps = floor.rps
                 results.append(r)
+            if not args.only or "deep" in args.only:
+                log("deep pages: following next links")
+                numbered, sought = deep_paths(base)
+                for name, plist in (("deep-by-number", numbered), ("deep-by-next", sought)):
+                    r = run_endpoint(name, "uncached", base, plist, tmp, args, warmup=2)
+                    r.floor_rps = floor.rps
+                    results.append(r)
         finally:
             web.stop()
         # Cached: the product's Redis cache, on a database of our own, warmed first.
@@ -611,6 +642,7 @@ def write_results(
         "## Endpoints",
         "",
         *[f"- `{name}`: {what} (target ≥ {t} × floor)" for name, (t, what) in TARGETS.items()],
+        *[f"- `{name}`: {what} (no target)" for name, what in UNTARGETED.items()],
         "",
         "## Commands",
         "",
@@ -647,7 +679,9 @@ def main() -> None:
     parser.add_argument("--skip-imports", action="store_true")
     parser.add_argument("--skip-refresh", action="store_true")
     parser.add_argument("--regenerate", action="store_true")
-    parser.add_argument("--only", nargs="*", help="run only these endpoints (and the floor)")
+    parser.add_argument(
+        "--only", nargs="*", help="run only these endpoints (and the floor); deep: both deep runs"
+    )
     parser.add_argument("--results", default=str(BENCH / "RESULTS.md"))
     args = parser.parse_args()
     args.secret_key = secrets.token_urlsafe(50)
