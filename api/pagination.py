@@ -31,6 +31,18 @@ class ProjectPagination(PageNumberPagination):
         facets = getattr(view, "facet_params", None)
         params = facets(request) if facets is not None else None
         self._known_count = facet_table_count(params) if params is not None else None
+        if seek.PARAMETER in request.query_params:  # then table_page_ids() gives None
+            keys = seek.sort_keys(queryset)
+            if keys is None or "search_rank" in queryset.query.annotations:
+                raise ValidationError(
+                    {
+                        seek.PARAMETER: [
+                            "Only a list in an explicit ordering, without a search, pages by "
+                            "key: ask this one by page number."
+                        ]
+                    }
+                )
+            return self._serve(request, self._sought_page(queryset, request, keys))
         page_ids = table_page_ids(request, params)
         if page_ids is not None:
             ids_only = getattr(view, "reads_pages_by_id", lambda: False)()

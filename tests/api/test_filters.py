@@ -348,3 +348,8 @@ def test_a_token_altered_or_used_with_another_list_is_refused_naming_it(landscap
         assert says in response.json()["after"][0], response.json()
         assert not [q for q in queries if q["sql"].startswith(("UPDATE", "INSERT", "DELETE"))]
     assert client.get("/api/v1/projects/", query).status_code == 200
+    # Nor is a token taken where no list pages by key: a search's, the landscape order's.
+    for changed in ({"q": "torch"}, {"ordering": ""}):
+        response = client.get("/api/v1/projects/", {**query, **changed})
+        assert response.status_code == 400, changed
+        assert "Only a list in an explicit ordering" in response.json()["after"][0]
