@@ -353,3 +353,23 @@ def test_a_token_altered_or_used_with_another_list_is_refused_naming_it(landscap
         response = client.get("/api/v1/projects/", {**query, **changed})
         assert response.status_code == 400, changed
         assert "Only a list in an explicit ordering" in response.json()["after"][0]
+
+
+def test_the_findings_list_pages_by_key_in_its_own_order(landscape):
+    # Latest seen first, then id: every finding here was last seen at the same time.
+    client = APIClient()
+    params = {"page_size": 4}
+    data = client.get("/api/v1/findings/", params).json()
+    pages, number = [[f["id"] for f in data["results"]]], 1
+    while data["next"]:
+        assert parse_qs(urlsplit(data["next"]).query)["after"], data["next"]
+        with CaptureQueriesContext(connection) as queries:
+            data = client.get(data["next"]).json()
+        assert not [q["sql"] for q in queries if " OFFSET " in q["sql"]]
+        number += 1
+        pages.append([f["id"] for f in data["results"]])
+        by_number = client.get("/api/v1/findings/", {**params, "page": number}).json()
+        assert pages[-1] == [f["id"] for f in by_number["results"]], number
+    ids = [i for page in pages for i in page]
+    assert len(ids) == data["count"] == sum(f["findings"] for f in landscape.values()) > 8
+    assert len(set(ids)) == len(ids)
