@@ -43,7 +43,7 @@ class SortKey:
         if value is None:  # NULLs come last: nothing is past them
             return Q(pk__in=[])
         past = Q(**{f"{self.alias}__{'lt' if self.descending else 'gt'}": value})
-        return past | Q(**{f"{self.alias}__isnull": True}) if self.nullable else past
+        return past | self.same(None) if self.nullable else past
 
     def same(self, value) -> Q:
         if value is None:
@@ -147,11 +147,10 @@ def rows_after(queryset, keys: list[SortKey], values: list, *, limit: int) -> li
     lead, value = keys[0], values[0]
     if value is None:
         # In the NULLs of the leading key, which come last.
-        return list(queryset.filter(Q(**{f"{lead.alias}__isnull": True}) & after)[:limit])
+        return list(queryset.filter(lead.same(None) & after)[:limit])
     # The leading key as a range the index reads from; the entries without a value follow
     # in a second read, only when the first ends before the page does.
     rows = list(queryset.filter(lead.bound(value) & after)[:limit])
     if lead.nullable and len(rows) < limit:
-        rest = queryset.filter(**{f"{lead.alias}__isnull": True})
-        rows += list(rest[: limit - len(rows)])
+        rows += list(queryset.filter(lead.same(None))[: limit - len(rows)])
     return rows
