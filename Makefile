@@ -40,25 +40,21 @@ run: install
 	trap 'kill $$(jobs -p) 2>/dev/null' EXIT; \
 	$(PY) manage.py runserver --noreload $(HOST):$(PORT)
 
-# System packages the suite drives: Debian's Chromium for the browser tests, wrk for the
-# load test.
+# System packages the suite drives, from Debian when missing: Chromium for the browser tests,
+# wrk for the load test and the benchmark's smoke test (tests/test_bench.py), nginx for the
+# benchmark's static baseline. A test whose tool is missing is skipped, and says so.
+SYSTEM_TOOLS ?= wrk nginx chromium
 system-deps:
-	@if ! command -v wrk >/dev/null 2>&1; then \
-	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	    echo "installing Debian's wrk for the load test"; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; \
-	  else \
-	    echo "wrk is not installed (apt-get install wrk): the load test will be skipped"; \
+	@for tool in $(SYSTEM_TOOLS); do \
+	  if ! command -v $$tool >/dev/null 2>&1 && [ ! -x /usr/sbin/$$tool ]; then \
+	    if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	      echo "installing Debian's $$tool"; \
+	      apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$tool >/dev/null; \
+	    else \
+	      echo "$$tool is not installed (apt-get install $$tool): the tests that drive it will be skipped"; \
+	    fi; \
 	  fi; \
-	fi
-	@if ! command -v chromium >/dev/null 2>&1; then \
-	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	    echo "installing Debian's chromium for the browser tests"; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
-	  else \
-	    echo "chromium is not installed (apt-get install chromium): browser tests will be skipped"; \
-	  fi; \
-	fi
+	done
 
 services:
 	@bash scripts/ensure_services.sh
@@ -77,15 +73,9 @@ BENCH_ENTRIES ?= 100000
 BENCH_DURATION ?= 30
 BENCH_ARGS ?=
 bench: install-dev services
+	@$(MAKE) --no-print-directory system-deps SYSTEM_TOOLS="wrk nginx"
 	@for tool in wrk nginx; do \
-	  if ! command -v $$tool >/dev/null 2>&1 && [ ! -x /usr/sbin/$$tool ]; then \
-	    if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	      echo "installing Debian's $$tool for the load benchmark"; \
-	      apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$tool >/dev/null; \
-	    else \
-	      echo "$$tool is missing: apt-get install $$tool"; exit 1; \
-	    fi; \
-	  fi; \
+	  command -v $$tool >/dev/null 2>&1 || [ -x /usr/sbin/$$tool ] || { echo "$$tool is missing: apt-get install $$tool"; exit 1; }; \
 	done
 	$(PY) -m bench.run --entries $(BENCH_ENTRIES) --duration $(BENCH_DURATION) $(BENCH_ARGS)
 
