@@ -42,19 +42,25 @@ run: install
 
 # System packages the suite drives, from Debian when missing: Chromium for the browser tests,
 # wrk for the load test and the benchmark's smoke test (tests/test_bench.py), nginx for the
-# benchmark's static baseline. A test whose tool is missing is skipped, and says so.
+# benchmark's static baseline. A test whose tool is missing is skipped, and says so; with
+# SYSTEM_TOOLS_REQUIRED set (make bench), a tool that cannot be installed is an error.
 SYSTEM_TOOLS ?= wrk nginx chromium
+SYSTEM_TOOLS_REQUIRED ?=
 system-deps:
-	@for tool in $(SYSTEM_TOOLS); do \
-	  if ! command -v $$tool >/dev/null 2>&1 && [ ! -x /usr/sbin/$$tool ]; then \
-	    if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	      echo "installing Debian's $$tool"; \
-	      apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$tool >/dev/null; \
-	    else \
-	      echo "$$tool is not installed (apt-get install $$tool): the tests that drive it will be skipped"; \
-	    fi; \
-	  fi; \
-	done
+	@missing=""; \
+	for tool in $(SYSTEM_TOOLS); do \
+	  command -v $$tool >/dev/null 2>&1 || [ -x /usr/sbin/$$tool ] || missing="$$missing $$tool"; \
+	done; \
+	if [ -z "$$missing" ]; then \
+	  exit 0; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "installing Debian's$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	elif [ -n "$(SYSTEM_TOOLS_REQUIRED)" ]; then \
+	  echo "missing:$$missing (apt-get install$$missing)"; exit 1; \
+	else \
+	  echo "not installed:$$missing (apt-get install$$missing): the tests that drive them will be skipped"; \
+	fi
 
 services:
 	@bash scripts/ensure_services.sh
@@ -73,10 +79,7 @@ BENCH_ENTRIES ?= 100000
 BENCH_DURATION ?= 30
 BENCH_ARGS ?=
 bench: install-dev services
-	@$(MAKE) --no-print-directory system-deps SYSTEM_TOOLS="wrk nginx"
-	@for tool in wrk nginx; do \
-	  command -v $$tool >/dev/null 2>&1 || [ -x /usr/sbin/$$tool ] || { echo "$$tool is missing: apt-get install $$tool"; exit 1; }; \
-	done
+	@$(MAKE) --no-print-directory system-deps SYSTEM_TOOLS="wrk nginx" SYSTEM_TOOLS_REQUIRED=1
 	$(PY) -m bench.run --entries $(BENCH_ENTRIES) --duration $(BENCH_DURATION) $(BENCH_ARGS)
 
 lint: install-dev

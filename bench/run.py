@@ -257,10 +257,15 @@ def start_gunicorn(args, tmp: Path, *, cache: bool) -> tuple[Server, str]:
     return server, base
 
 
-def start_nginx(tmp: Path, body: bytes) -> tuple[Server | None, str]:
-    nginx = shutil.which("nginx") or (
+def nginx_path() -> str | None:
+    """nginx, on the PATH or where Debian puts it (/usr/sbin, not on every user's PATH)."""
+    return shutil.which("nginx") or (
         "/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None
     )
+
+
+def start_nginx(tmp: Path, body: bytes) -> tuple[Server | None, str]:
+    nginx = nginx_path()
     if nginx is None:
         return None, ""
     root = tmp / "www"

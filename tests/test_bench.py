@@ -16,12 +16,12 @@ import re
 import shutil
 import subprocess
 import sys
-from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+from bench.run import nginx_path
+from tests.conftest import REPO_ROOT
 
 pytestmark = pytest.mark.skipif(
     shutil.which("wrk") is None, reason="wrk is not installed (make test installs it)"
@@ -30,10 +30,6 @@ pytestmark = pytest.mark.skipif(
 UNCACHED = ["floor", "list", "search", "project", "landscape", "deep-by-number", "deep-by-next"]
 CACHED = ["floor", "landscape-cached", "list-cached", "list-304"]
 TARGETED = {"list", "search", "project", "landscape", "landscape-cached", "list-cached", "list-304"}
-
-
-def _nginx_installed() -> bool:
-    return shutil.which("nginx") is not None or Path("/usr/sbin/nginx").exists()
 
 
 def _with_path(url: str, path: str) -> str:
@@ -94,14 +90,20 @@ def test_the_benchmark_runs_end_to_end_and_writes_its_table(tmp_path, bench_env)
         str(results),
     ]
     done = subprocess.run(
-        command, cwd=ROOT, env=bench_env, capture_output=True, text=True, timeout=600, check=False
+        command,
+        cwd=REPO_ROOT,
+        env=bench_env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     text = results.read_text()
 
     rows = _table(text)
     expected = [("uncached", name) for name in UNCACHED] + [("cached", name) for name in CACHED]
-    if _nginx_installed():
+    if nginx_path() is not None:  # else bench.run leaves nginx out
         expected.append(("static", "nginx"))
     assert [(row["phase"], row["run"]) for row in rows] == expected
     for row in rows:
