@@ -6,12 +6,14 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from simple_history.admin import SimpleHistoryAdmin
 
-from projects import moderation, status
+from projects import alternatives, moderation, status
 from projects.logos import LogoError, logo_kind
 from projects.models import (
+    AlternativeProposal,
     Category,
     ChangeRequest,
     Claim,
@@ -20,6 +22,7 @@ from projects.models import (
     LinkStatus,
     Maintainer,
     Project,
+    Publication,
     RepositoryStatus,
     SecondaryCategory,
     Snapshot,
@@ -59,7 +62,7 @@ def _apply_each(modeladmin, request, objects, apply, *, title: str) -> None:
         try:
             apply(obj)
             done += 1
-        except (moderation.ModerationError, status.FindingNotApplicable) as exc:
+        except (moderation.ModerationError, status.FindingNotApplicable, PermissionError) as exc:
             modeladmin.message_user(request, f"{obj}: {exc}", messages.WARNING)
     modeladmin.message_user(request, f"{title}: {done} done")
 
@@ -103,6 +106,68 @@ class MaintainerInline(admin.TabularInline):
     extra = 0
     raw_id_fields = ("user",)
     exclude = ("last_digest_at",)
+
+
+class AlternativeProposalForm(forms.ModelForm):
+    """A new proposal, by slug: a select would list every entry (100,000 of them at scale),
+    and only a published one may be named."""
+
+    user = None  # the signed-in user, set per request by the inline
+
+    to_project = forms.ModelChoiceField(
+        queryset=Project.objects.published(),
+        to_field_name="slug",
+        widget=forms.TextInput(attrs={"placeholder": "slug"}),
+        label="alternative",
+        help_text="The slug of a published entry, as in its address: /projects/<slug>/. "
+        "It is listed once a maintainer of that entry (or staff) accepts.",
+        error_messages={"invalid_choice": "No published entry has the slug %(value)s."},
+    )
+
+    class Meta:
+        model = AlternativeProposal
+        fields = ["to_project"]
+
+    def clean(self):
+        cleaned = super().clean()
+        alternative = cleaned.get("to_project")
+        if alternative is not None:
+            try:
+                alternatives.alternative_proposal_check(
+                    project=self.instance.from_project, alternative=alternative, user=self.user
+                )
+            except (moderation.ModerationError, PermissionError) as exc:
+                self.add_error("to_project", str(exc))
+        return cleaned
+
+
+class AlternativeProposalInline(admin.TabularInline):
+    """The alternatives this entry proposed: past ones read-only, a new one by slug.
+    ProjectAdmin.save_formset hands new ones to projects.alternatives."""
+
+    model = AlternativeProposal
+    fk_name = "from_project"
+    form = AlternativeProposalForm
+    fields = ("to_project", "state", "proposed_by", "decided_by", "decided_at")
+    readonly_fields = ("state", "proposed_by", "decided_by", "decided_at")
+    extra = 0
+    verbose_name = "proposed alternative"
+
+    def get_formset(self, request, obj=None, **kwargs):
+        form = type("AlternativeProposalForm", (AlternativeProposalForm,), {"user": request.user})
+        return super().get_formset(request, obj, form=form, **kwargs)
+
+    def has_view_permission(self, request, obj=None):
+        return obj is not None and can_edit(request.user, obj)
+
+    def has_add_permission(self, request, obj=None):
+        return self.has_view_permission(request, obj)
+
+    def has_change_permission(self, request, obj=None):
+        return False  # decisions are the other side's, in AlternativeProposalAdmin
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 class ProjectForm(forms.ModelForm):
@@ -177,18 +242,34 @@ class ProjectAdmin(SimpleHistoryAdmin):
     def get_fields(self, request, obj=None):
         if is_moderator(request.user):
             return super().get_fields(request, obj)
-        return [*MAINTAINER_EDITABLE_FIELDS, *MODERATED_FIELDS, "maturity", *self.status_fields]
+        return [
+            *MAINTAINER_EDITABLE_FIELDS,
+            *MODERATED_FIELDS,
+            "maturity",
+            "alternatives_overview",
+            *self.status_fields,
+        ]
 
     def get_readonly_fields(self, request, obj=None):
         if is_moderator(request.user):
             return self.status_fields
-        return ("maturity", *self.status_fields)
+        return ("maturity", "alternatives_overview", *self.status_fields)
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "category":
+            # An entry is filed in a subcategory (a pillar would be refused on approval).
+            kwargs["queryset"] = Category.objects.filter(parent__isnull=False).select_related(
+                "parent"
+            )
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def get_prepopulated_fields(self, request, obj=None):
         return {"slug": ("name",)} if is_moderator(request.user) else {}
 
     def get_inlines(self, request, obj):
-        return [SecondaryCategoryInline, MaintainerInline] if is_moderator(request.user) else []
+        if is_moderator(request.user):
+            return [SecondaryCategoryInline, MaintainerInline, AlternativeProposalInline]
+        return [AlternativeProposalInline]
 
     def get_actions(self, request):
         return super().get_actions(request) if is_moderator(request.user) else {}
@@ -214,6 +295,51 @@ class ProjectAdmin(SimpleHistoryAdmin):
                 f"Your change of {', '.join(held)} waits for review by staff.",
                 messages.INFO,
             )
+
+    def save_formset(self, request, form, formset, change):
+        if formset.model is not AlternativeProposal:
+            super().save_formset(request, form, formset, change)
+            return
+        # What formset.save() would have set, for the admin's change message.
+        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+        for proposal_form in formset.extra_forms:
+            alternative = proposal_form.has_changed() and proposal_form.cleaned_data.get(
+                "to_project"
+            )
+            if not alternative:
+                continue
+            try:
+                proposal = alternatives.alternative_propose(
+                    project=form.instance, alternative=alternative, user=request.user
+                )
+            except (moderation.ModerationError, PermissionError) as exc:
+                self.message_user(request, f"{alternative}: {exc}", messages.WARNING)
+                continue
+            formset.new_objects.append(proposal)
+            if proposal.state == AlternativeProposal.State.ACCEPTED:
+                self.message_user(request, f"{alternative} is now listed as an alternative.")
+            else:
+                self.message_user(
+                    request,
+                    f"{alternative} is proposed; it is listed once a maintainer of it "
+                    "(or staff) accepts.",
+                    messages.INFO,
+                )
+
+    @admin.display(description="alternatives")
+    def alternatives_overview(self, obj):
+        linked = ", ".join(obj.alternatives.order_by("name").values_list("name", flat=True))
+        waiting = obj.alternatives_received.filter(
+            state=AlternativeProposal.State.PROPOSED,
+            from_project__publication=Publication.PUBLISHED,
+        ).count()
+        return format_html(
+            '<p>Listed: {}</p><p>{} proposal(s) to this entry wait for an answer. <a href="{}">'
+            "Accept, decline or unlink</a>; propose one below.</p>",
+            linked or "none",
+            waiting,
+            reverse("admin:projects_alternativeproposal_changelist"),
+        )
 
     # --- status display ---
     @admin.display(description="status evidence")
@@ -507,4 +633,78 @@ class ChangeRequestAdmin(admin.ModelAdmin):
             apply=lambda c, reason: moderation.change_reject(
                 request=c, reviewer=request.user, reason=reason
             ),
+        )
+
+
+@admin.register(AlternativeProposal)
+class AlternativeProposalAdmin(admin.ModelAdmin):
+    """Alternatives proposed and decided: staff see all; a maintainer those from and to
+    their own entries, and accepts or declines those made to them (projects.alternatives
+    checks who may). New ones are proposed from the entry's own page."""
+
+    list_display = (
+        "from_project",
+        "to_project",
+        "state",
+        "proposed_by",
+        "decided_by",
+        "created",
+        "decided_at",
+    )
+    list_filter = ("state",)
+    search_fields = ("from_project__name", "to_project__name")
+    readonly_fields = list_display
+    fields = readonly_fields
+    actions = ["accept", "decline", "unlink"]
+
+    def get_queryset(self, request):
+        return alternatives.alternative_proposals_visible(user=request.user)
+
+    def has_module_permission(self, request):
+        return request.user.is_active and request.user.is_staff
+
+    def has_view_permission(self, request, obj=None):
+        if obj is None:
+            return self.has_module_permission(request)
+        return self.get_queryset(request).filter(pk=obj.pk).exists()
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.action(description="Accept: list both entries as each other's alternative")
+    def accept(self, request, queryset):
+        _apply_each(
+            self,
+            request,
+            queryset,
+            lambda p: alternatives.alternative_accept(proposal=p, user=request.user),
+            title="Proposals accepted",
+        )
+
+    @admin.action(description="Decline (or withdraw your own)")
+    def decline(self, request, queryset):
+        _apply_each(
+            self,
+            request,
+            queryset,
+            lambda p: alternatives.alternative_decline(proposal=p, user=request.user),
+            title="Proposals declined",
+        )
+
+    @admin.action(description="Unlink: no longer list them as alternatives")
+    def unlink(self, request, queryset):
+        _apply_each(
+            self,
+            request,
+            queryset,
+            lambda p: alternatives.alternative_remove(
+                project=p.from_project, alternative=p.to_project, user=request.user
+            ),
+            title="Alternatives unlinked",
         )

@@ -120,7 +120,11 @@ class Project(models.Model):
     secondary_categories = models.ManyToManyField(
         Category, through="SecondaryCategory", related_name="secondary_projects", blank=True
     )
-    alternatives = models.ManyToManyField("self", blank=True, symmetrical=True)
+    # Accepted links only, shown on both pages: a maintainer proposes one
+    # (AlternativeProposal) and it links when the other entry's maintainer or staff accept.
+    alternatives = models.ManyToManyField(
+        "self", blank=True, symmetrical=True, limit_choices_to={"publication": "published"}
+    )
     maturity = models.CharField(
         max_length=20, choices=Maturity.choices, blank=True, default=Maturity.NONE, db_index=True
     )
@@ -521,6 +525,57 @@ class ChangeRequest(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} for {self.project}"
+
+
+class AlternativeProposal(models.Model):
+    """A maintainer of ``from_project`` proposes ``to_project`` as its alternative. The link
+    (Project.alternatives, symmetrical: it shows on both pages) is made only when a
+    maintainer of ``to_project`` or staff accept it (projects.moderation)."""
+
+    class State(models.TextChoices):
+        PROPOSED = "proposed", "proposed"
+        ACCEPTED = "accepted", "accepted"
+        DECLINED = "declined", "declined"
+        WITHDRAWN = "withdrawn", "withdrawn"
+        REMOVED = "removed", "accepted, later removed"
+
+    from_project = models.ForeignKey(
+        Project, on_delete=models.CASCADE, related_name="alternatives_proposed"
+    )
+    to_project = models.ForeignKey(
+        Project,
+        on_delete=models.CASCADE,
+        related_name="alternatives_received",
+        limit_choices_to={"publication": "published"},
+    )
+    proposed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    state = models.CharField(
+        max_length=20, choices=State.choices, default=State.PROPOSED, db_index=True
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created = models.DateTimeField(auto_now_add=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["from_project", "to_project"],
+                condition=Q(state="proposed"),
+                name="alternative_one_open_proposal",
+            ),
+            models.CheckConstraint(
+                condition=~Q(from_project=models.F("to_project")),
+                name="alternative_not_itself",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.to_project} as an alternative to {self.from_project}"
 
 
 class Dispute(models.Model):

@@ -284,8 +284,9 @@ def _apply(project: Project, changes: dict[str, Any], *, user) -> list[str]:
         project.save()
     if alternatives is not None:
         slugs = [a.slug if isinstance(a, Project) else a for a in alternatives]
-        wanted = list(Project.objects.filter(slug__in=slugs).exclude(pk=project.pk))
+        wanted = list(Project.objects.published().filter(slug__in=slugs).exclude(pk=project.pk))
         if sorted(p.slug for p in wanted) != _field_value(project, "alternatives"):
+            project._history_user = user  # projects.alternatives records it on both sides
             project.alternatives.set(wanted)
             applied.append("alternatives")
     return applied

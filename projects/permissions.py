@@ -9,7 +9,8 @@ from projects.models import Project
 MODERATE_PERMISSION = "projects.moderate_project"
 MAINTAINERS_GROUP = "Maintainers"
 
-# What a maintainer changes directly on their own entry.
+# What a maintainer changes directly on their own entry. Not `alternatives`: a link shows
+# on the other entry's page too, so a maintainer proposes it (projects.alternatives).
 MAINTAINER_EDITABLE_FIELDS = (
     "description",
     "homepage_url",
@@ -18,7 +19,6 @@ MAINTAINER_EDITABLE_FIELDS = (
     "twitter_url",
     "logo",
     "tags",
-    "alternatives",
 )
 # What a maintainer may propose, but staff approve first.
 MODERATED_FIELDS = ("name", "repo_url", "category")

@@ -70,6 +70,9 @@ def edit_form(project, **changes):
         "name": project.name,
         "repo_url": project.repo_url or "",
         "category": project.category_id,
+        # The proposed-alternatives inline, empty.
+        "alternatives_proposed-TOTAL_FORMS": "0",
+        "alternatives_proposed-INITIAL_FORMS": "0",
     }
     data.update(changes)
     return data

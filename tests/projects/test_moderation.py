@@ -293,6 +293,8 @@ def test_history_records_import_admin_and_worker_changes_with_authors(
         "secondarycategory_set-INITIAL_FORMS": "0",
         "maintainers-TOTAL_FORMS": "0",
         "maintainers-INITIAL_FORMS": "0",
+        "alternatives_proposed-TOTAL_FORMS": "0",
+        "alternatives_proposed-INITIAL_FORMS": "0",
     }
     response = client.post(f"/admin/projects/project/{p3d.pk}/change/", data)
     assert response.status_code == 302, response.content[:2000]

@@ -85,6 +85,9 @@ def edit_form(project: Project, logo) -> dict:
         "repo_url": project.repo_url or "",
         "category": project.category_id,
         "logo": logo,
+        # The proposed-alternatives inline, empty.
+        "alternatives_proposed-TOTAL_FORMS": "0",
+        "alternatives_proposed-INITIAL_FORMS": "0",
     }
 
 
