@@ -67,6 +67,11 @@ REFUSAL_REASONS = {
     "publication": "Publication is decided on review: only staff may change it.",
 }
 DEFAULT_REFUSAL = "Only staff may change this field."
+# Why a field is not written through this endpoint at all.
+NOT_WRITABLE_REASONS = {
+    "alternatives": "Alternatives are not written here: a maintainer proposes one in the "
+    "admin, and it is listed once a maintainer of the other entry (or staff) accepts it.",
+}
 
 
 LANDSCAPE_ORDER = ("category__parent__position", "category__position", "position", "pk")
@@ -245,7 +250,10 @@ class ProjectViewSet(
             raise PermissionDenied({f: [REFUSAL_REASONS.get(f, DEFAULT_REFUSAL)] for f in refused})
         readable = set(ProjectSerializer.Meta.fields)
         errors = {
-            f: ["This field is read-only." if f in readable else "Unknown field."]
+            f: [
+                NOT_WRITABLE_REASONS.get(f)
+                or ("This field is read-only." if f in readable else "Unknown field.")
+            ]
             for f in sorted(set(data) - writable)
         }
         if errors:

@@ -123,6 +123,15 @@ def decide_in_admin(client, proposal: AlternativeProposal, action: str):
     )
 
 
+def autocomplete(client, field: str, term: str) -> list[str]:
+    response = client.get(
+        "/admin/autocomplete/",
+        {"app_label": "projects", "model_name": "project", "field_name": field, "term": term},
+    )
+    assert response.status_code == 200
+    return [row["id"] for row in response.json()["results"]]
+
+
 def last_reason(project: Project) -> tuple[str, str | None]:
     record = project.history.order_by("-history_date", "-history_id").first()
     return record.history_change_reason or "", getattr(record.history_user, "username", None)
@@ -158,7 +167,7 @@ def test_a_maintainer_cannot_link_another_entry_through_the_api(world):
             HTTP_AUTHORIZATION=f"Token {key}",
         )
         assert response.status_code == 400, response.content
-        assert "alternatives" in response.json()
+        assert "proposes" in response.json()["alternatives"][0]
     assert linked(kornia) == [] and linked(captum) == []
 
 
@@ -343,12 +352,20 @@ def test_the_admin_offers_published_entries_only(client, world):
     page = client.get(f"/admin/projects/project/{kornia.pk}/change/")
     choices = page.context["adminform"].form.fields["alternatives"].queryset
     assert secret not in choices and world["captum"] in choices
+    assert autocomplete(client, "alternatives", "Secretsub") == []
+    assert autocomplete(client, "alternatives", "Captum") == [str(world["captum"].pk)]
 
     client.force_login(world["kornia_maintainer"])
     page = client.get(f"/admin/projects/project/{kornia.pk}/change/")
     assert page.status_code == 200
     html = page.content.decode()
     assert "Secretsub" not in html and f'value="{secret.pk}"' not in html
+    # The admin's autocomplete answers with their own entries only.
+    assert autocomplete(client, "alternatives", "Secretsub") == []
+    assert autocomplete(client, "alternatives", "Captum") == []
+    # The category is a subcategory (a pillar would be refused when staff approve).
+    categories = page.context["adminform"].form.fields["category"].queryset
+    assert list(categories) == [kornia.category]
     # Naming it anyway is refused like an unknown entry, and nothing is proposed.
     response = propose_in_admin(client, kornia, "secretsub")
     assert response.status_code == 200
