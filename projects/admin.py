@@ -158,10 +158,13 @@ class AlternativeProposalInline(admin.TabularInline):
         return super().get_formset(request, obj, form=form, **kwargs)
 
     def has_view_permission(self, request, obj=None):
-        return obj is not None and can_edit(request.user, obj)
+        # Without an entry (the inline's queryset asks so) ProjectAdmin has checked it.
+        if obj is None:
+            return request.user.is_active and request.user.is_staff
+        return can_edit(request.user, obj)
 
     def has_add_permission(self, request, obj=None):
-        return self.has_view_permission(request, obj)
+        return obj is not None and can_edit(request.user, obj)
 
     def has_change_permission(self, request, obj=None):
         return False  # decisions are the other side's, in AlternativeProposalAdmin

@@ -540,13 +540,17 @@ class AlternativeProposal(models.Model):
         REMOVED = "removed", "accepted, later removed"
 
     from_project = models.ForeignKey(
-        Project, on_delete=models.CASCADE, related_name="alternatives_proposed"
+        Project,
+        on_delete=models.CASCADE,
+        related_name="alternatives_proposed",
+        verbose_name="entry",
     )
     to_project = models.ForeignKey(
         Project,
         on_delete=models.CASCADE,
         related_name="alternatives_received",
         limit_choices_to={"publication": "published"},
+        verbose_name="alternative",
     )
     proposed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"

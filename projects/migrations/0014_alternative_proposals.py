@@ -79,6 +79,7 @@ class Migration(migrations.Migration):
                         on_delete=django.db.models.deletion.CASCADE,
                         related_name="alternatives_proposed",
                         to="projects.project",
+                        verbose_name="entry",
                     ),
                 ),
                 (
@@ -97,6 +98,7 @@ class Migration(migrations.Migration):
                         on_delete=django.db.models.deletion.CASCADE,
                         related_name="alternatives_received",
                         to="projects.project",
+                        verbose_name="alternative",
                     ),
                 ),
             ],

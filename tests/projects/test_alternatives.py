@@ -200,6 +200,9 @@ def test_a_proposal_links_only_once_the_other_entrys_maintainer_accepts(
     )
     assert proposal.proposed_by == world["kornia_maintainer"]
     assert [m.to for m in mail.outbox] == [["cmaint@example.org"]]
+    # Kornia's page in the admin lists it, read-only.
+    page = client.get(f"/admin/projects/project/{kornia.pk}/change/").content.decode()
+    assert "Captum as an alternative to Kornia" in page
     # Nothing changed on either page until Captum's side answers.
     assert linked(captum) == [] and alternatives_on_page(captum) == []
 
