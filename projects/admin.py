@@ -323,11 +323,14 @@ class FindingAdmin(ModeratorOnlyAdmin):
     raw_id_fields = ("project", "resolved_by")
     readonly_fields = (
         "evidence_beside_disputes",
+        "for_curators",
         "first_seen",
         "last_seen",
         "resolved_at",
         "resolved_by",
     )
+    # Shown read-only as "for_curators": a reporter's contact is not for editing.
+    exclude = ("curator_evidence",)
     inlines = [DisputeInline]
     actions = ["apply_suggestion", "dismiss"]
 
@@ -357,6 +360,20 @@ class FindingAdmin(ModeratorOnlyAdmin):
             "<div><h4>Disputes</h4><ul>{}</ul></div></div>",
             evidence,
             statements or format_html("<li>none</li>"),
+        )
+
+    @admin.display(description="for curators only (never public)")
+    def for_curators(self, obj):
+        details = obj.curator_evidence or {}
+        if not details:
+            return "-"
+        return format_html_join(
+            "",
+            "<p><b>{}</b>: {}</p>",
+            (
+                (key, "; ".join(map(str, v)) if isinstance(v, list) else v)
+                for key, v in details.items()
+            ),
         )
 
     @admin.action(description="Apply the suggested change and resolve")
