@@ -24,6 +24,7 @@ ERROR_KEYS = ("error", "last_error")
 _HTTP_STATUS = re.compile(r"HTTP (\d{3})")
 # "GET https://host/path: ...": the request a transport error names, not its class.
 _REQUEST_PREFIX = re.compile(r"^[A-Z]+ \S+: ")
+_ANSWERED = re.compile(r"\banswered (\d{3})\b")
 
 # (pattern in the worker's text, what the public reads), first match wins. The texts
 # come from projects/sources (http.py, links.py) and the forge clients.
@@ -39,11 +40,16 @@ _CLASSES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"redirect|location", "unusable redirect"),
         (r"size limit", "the answer was too large"),
         (r"certificate|ssl|tls", "secure connection failed"),
+        (r"disconnected|protocol ?error|incomplete", "the server closed the connection"),
         (r"connection failed|connect(ion)? ?error|connection refused|reset by peer",
          "connection failed"),
         (r"invalid url|is not allowed|credentials in the url|has no host", "invalid URL"),
     )
 )  # fmt: skip
+
+
+_REASONS = frozenset(reason for _, reason in _CLASSES)
+_FALLBACK = re.compile(r"the \w+ could not be checked")
 
 
 def public_error(error: str | None, *, subject: str = "link") -> str | None:
@@ -53,13 +59,16 @@ def public_error(error: str | None, *, subject: str = "link") -> str | None:
     if not error:
         return None
     text = str(error).strip()
-    if _HTTP_STATUS.fullmatch(text):
+    # A reason already public stays as it is (evidence is split again on every check).
+    if _HTTP_STATUS.fullmatch(text) or text in _REASONS or _FALLBACK.fullmatch(text):
         return text
     text = _REQUEST_PREFIX.sub("", text)
+    if answered := _ANSWERED.search(text):  # "GitHub answered 502 for <url>"
+        return f"HTTP {answered.group(1)}"
     for pattern, reason in _CLASSES:
         if pattern.search(text):
             return reason
-    return f"the {subject} could not be checked"
+    return f"the {subject} could not be checked"  # _FALLBACK
 
 
 def _subject_of(kind: str) -> str:
