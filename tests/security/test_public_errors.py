@@ -70,11 +70,11 @@ def test_a_refused_link_is_public_only_as_a_reason(client, fake_links, settings,
     assert "refusing to connect" in link.error  # kept for the curators
     finding = Finding.objects.get(project=project, state="open")
     assert finding.kind == "link_broken"
-    assert "refusing to connect" in finding.curator_evidence["error"]
-    assert finding.evidence["error"] == "the address is not allowed"
 
     texts = assert_not_public(client, "intranet", "refusing to connect", "not a public address")
     assert "(the address is not allowed)" in texts["/projects/intranet/"]
+    assert finding.evidence["error"] == "the address is not allowed"
+    assert "refusing to connect" in finding.curator_evidence["error"]
 
     admin_link = staff_client_get(client, f"/admin/projects/linkstatus/{link.pk}/change/")
     assert "refusing to connect" in admin_link
@@ -119,11 +119,10 @@ def test_a_failed_repository_check_is_public_only_as_a_reason(client, fake_githu
     assert repo.consecutive_failures == 1
     address = fake_github.url.split("//", 1)[1]  # 127.0.0.1:port, where the worker asked
     assert address in repo.last_error
-    finding = Finding.objects.get(project=project, state="open")
-    assert address in finding.curator_evidence["last_error"]
-
     texts = assert_not_public(client, "flaky", address, repo.last_error)
     assert "check(s) failed (the server closed the connection)" in texts["/projects/flaky/"]
+    finding = Finding.objects.get(project=project, state="open")
+    assert address in finding.curator_evidence["last_error"]
     assert address in staff_client_get(client, f"/admin/projects/project/{project.pk}/change/")
 
 
