@@ -3,8 +3,8 @@
 Curators (staff) see everything in the admin; everyone else (pages, API, exports, the
 feed, stored API bodies, maintainers' digests) sees only what these functions leave.
 
-- A visitor's report: the contact and the details they wrote were given to the curators,
-  not published; the public sees that a report was made and its reason.
+- A visitor's report: the email they gave "only if you want an answer" is for the curators;
+  the public sees the report (its reason and details), not who made it.
 - A failed check: the worker's error text names hosts, resolved addresses and the SSRF
   guard's verdict ("refusing to connect to runsc: 127.0.0.1 is not a public address"),
   which tells an outsider about our network. The public sees a short reason from a fixed
@@ -16,8 +16,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-# Keys of a user report's evidence that only curators see.
-REPORT_CURATOR_KEYS = ("email", "message")
+# Keys of a user report's evidence that only curators see: the contact. The reason and
+# the details are about the entry and stay public (the findings API shows them).
+REPORT_CURATOR_KEYS = ("email",)
 # Keys of a check's evidence that hold a worker's error text.
 ERROR_KEYS = ("error", "last_error")
 

@@ -41,8 +41,8 @@ def report_allowed(ip: str) -> bool:
 
 def create_user_report(project: Project, *, reason: str, message: str, email: str) -> Finding:
     now = timezone.now()
-    # The form sends the details and the contact to the curators: the public sees that a
-    # report was made, and why, not who made it or what they wrote.
+    # The reporter's email is for the curators' answer only: the public sees the report,
+    # not who made it.
     evidence, curator_evidence = evidence_split(
         Finding.Kind.USER_REPORT,
         {"reason": reason, "message": message, "email": email, "page": "public"},

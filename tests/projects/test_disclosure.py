@@ -55,9 +55,9 @@ def test_a_link_findings_evidence_keeps_the_error_for_curators():
     assert evidence_split("link_broken", public) == (public, {})
 
 
-def test_a_reports_contact_and_message_are_for_curators():
+def test_a_reports_contact_is_for_curators():
     public, curator = evidence_split(
         "user_report", {"reason": "moved", "message": "m", "email": "a@b.example", "page": "public"}
     )
-    assert public == {"reason": "moved", "page": "public"}
-    assert curator == {"message": "m", "email": "a@b.example"}
+    assert public == {"reason": "moved", "message": "m", "page": "public"}
+    assert curator == {"email": "a@b.example"}
