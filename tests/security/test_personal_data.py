@@ -167,3 +167,19 @@ def test_the_findings_api_shows_the_same_evidence_to_staff(client, world):
     staff = world["actors"]["staff"]
     body = json.dumps(client.get("/api/v1/findings/", **staff.auth).json())
     assert REPORTER_EMAIL not in body
+
+
+def test_a_signed_up_maintainers_public_name_says_nothing_of_their_email(client, world):
+    email = "jane.private-person@example.com"
+    response = client.post(
+        "/accounts/signup/",
+        {"email": email, "password1": "a-long-pass-phrase-9", "password2": "a-long-pass-phrase-9"},
+    )
+    assert response.status_code == 302
+    user = get_user_model().objects.get(email=email)
+    moderation._make_maintainer(user=user, project=world["alpha"], verified=True)
+    client.logout()
+
+    maintainers = client.get("/api/v1/projects/alpha/").json()["maintainers"]
+    assert {"name": user.get_username(), "role": "maintainer"} in maintainers
+    assert_nowhere_public(client, email, "jane.private-person")
