@@ -10,6 +10,7 @@ from django.utils.html import format_html, format_html_join
 from simple_history.admin import SimpleHistoryAdmin
 
 from projects import moderation, status
+from projects.disclosure import public_error
 from projects.logos import LogoError, logo_kind
 from projects.models import (
     Category,
@@ -181,7 +182,7 @@ class ProjectAdmin(SimpleHistoryAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         if is_moderator(request.user):
-            return self.status_fields
+            return (*self.status_fields, "check_errors")
         return ("maturity", *self.status_fields)
 
     def get_prepopulated_fields(self, request, obj=None):
@@ -229,13 +230,24 @@ class ProjectAdmin(SimpleHistoryAdmin):
             ("last push", repo.pushed_at),
             ("last release", repo.last_release_at or repo.pypi_release_at),
             ("license", repo.license or "-"),
-            ("last error", repo.last_error or "-"),
+            # The workers' text names hosts and addresses: curators read it in check_errors.
+            ("last error", public_error(repo.last_error, subject="repository") or "-"),
         ]
         return format_html(
             "<p>{}</p><ul>{}</ul>",
             "; ".join(words) or "-",
             format_html_join("", "<li>{}: {}</li>", ((k, v) for k, v in facts)),
         )
+
+    @admin.display(description="check errors (curators only)")
+    def check_errors(self, obj):
+        rows = [
+            (f"repository {repo.url}", repo.last_error)
+            for repo in obj.repositories.exclude(last_error="")
+        ] + [(f"link {link.url}", link.error) for link in obj.links.exclude(error="")]
+        if not rows:
+            return "none"
+        return format_html_join("", "<p><b>{}</b>: {}</p>", rows)
 
     @admin.display(description="snapshots (latest 30 days)")
     def snapshot_history(self, obj):
