@@ -5,13 +5,16 @@ summaries are plain text."""
 
 from __future__ import annotations
 
+import importlib
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from defusedxml import ElementTree as ET
+from django.apps import apps as django_apps
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.db import connection
+from django.utils import timezone
 
 from projects import moderation, status
 from projects.models import Category, Finding, LinkStatus, Project, RepositoryStatus
@@ -153,3 +156,39 @@ def test_feed_summaries_are_plain_text(client, category):
     summary = entry.find(f"{ATOM}summary")
     assert summary.get("type") == "text"
     assert summary.text == f"{description} ({category})"
+
+
+def test_errors_stored_before_the_split_leave_the_public_evidence(client, category):
+    raw = "refusing to connect to runsc: 127.0.0.1 is not a public address"
+    project = Project.objects.create(
+        name="Old", slug="old", homepage_url="http://runsc/", category=category
+    )
+    now = timezone.now()
+    finding = Finding.objects.create(
+        project=project,
+        kind="link_broken",
+        subject="http://runsc/",
+        evidence={"url": "http://runsc/", "error": raw, "words": [f"last error: {raw}"]},
+        first_seen=now,
+        last_seen=now,
+    )
+    repo = RepositoryStatus.objects.create(
+        project=project,
+        url="https://github.com/acme/old",
+        host="github.com",
+        owner="acme",
+        name="old",
+        last_error=raw,
+        health_evidence={"last_error": raw, "words": [f"never checked ({raw})"]},
+    )
+
+    migration = importlib.import_module("projects.migrations.0014_finding_curator_evidence")
+    migration.split_evidence(django_apps, None)
+
+    finding.refresh_from_db()
+    repo.refresh_from_db()
+    assert finding.evidence["words"] == ["last error: the address is not allowed"]
+    assert finding.curator_evidence["error"] == raw
+    assert repo.health_evidence["words"] == ["never checked (the address is not allowed)"]
+    assert repo.last_error == raw  # the curators' copy
+    assert_not_public(client, "old", "refusing to connect", "not a public address")
