@@ -252,6 +252,8 @@ AXES_IPWARE_META_PRECEDENCE_ORDER = (
 LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "account-home"
 ACCOUNT_LOGIN_METHODS = {"email"}
+# User names are public (a maintainer without a full name is shown by it): none from emails.
+ACCOUNT_ADAPTER = "projects.account_adapter.AccountAdapter"
 ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
 ACCOUNT_EMAIL_VERIFICATION = "mandatory"
 ACCOUNT_CONFIRM_EMAIL_ON_GET = False

@@ -11,6 +11,7 @@ from django.utils.html import format_html, format_html_join
 from simple_history.admin import SimpleHistoryAdmin
 
 from projects import alternatives, moderation, status
+from projects.disclosure import public_error
 from projects.logos import LogoError, logo_kind
 from projects.models import (
     AlternativeProposal,
@@ -255,7 +256,7 @@ class ProjectAdmin(SimpleHistoryAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         if is_moderator(request.user):
-            return self.status_fields
+            return (*self.status_fields, "check_errors")
         return ("maturity", "alternatives_overview", *self.status_fields)
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
@@ -358,13 +359,24 @@ class ProjectAdmin(SimpleHistoryAdmin):
             ("last push", repo.pushed_at),
             ("last release", repo.last_release_at or repo.pypi_release_at),
             ("license", repo.license or "-"),
-            ("last error", repo.last_error or "-"),
+            # The workers' text names hosts and addresses: curators read it in check_errors.
+            ("last error", public_error(repo.last_error, subject="repository") or "-"),
         ]
         return format_html(
             "<p>{}</p><ul>{}</ul>",
             "; ".join(words) or "-",
             format_html_join("", "<li>{}: {}</li>", ((k, v) for k, v in facts)),
         )
+
+    @admin.display(description="check errors (curators only)")
+    def check_errors(self, obj):
+        rows = [
+            (f"repository {repo.url}", repo.last_error)
+            for repo in obj.repositories.exclude(last_error="")
+        ] + [(f"link {link.url}", link.error) for link in obj.links.exclude(error="")]
+        if not rows:
+            return "none"
+        return format_html_join("", "<p><b>{}</b>: {}</p>", rows)
 
     @admin.display(description="snapshots (latest 30 days)")
     def snapshot_history(self, obj):
@@ -452,11 +464,14 @@ class FindingAdmin(ModeratorOnlyAdmin):
     raw_id_fields = ("project", "resolved_by")
     readonly_fields = (
         "evidence_beside_disputes",
+        "for_curators",
         "first_seen",
         "last_seen",
         "resolved_at",
         "resolved_by",
     )
+    # Shown read-only as "for_curators": a reporter's contact is not for editing.
+    exclude = ("curator_evidence",)
     inlines = [DisputeInline]
     actions = ["apply_suggestion", "dismiss"]
 
@@ -486,6 +501,20 @@ class FindingAdmin(ModeratorOnlyAdmin):
             "<div><h4>Disputes</h4><ul>{}</ul></div></div>",
             evidence,
             statements or format_html("<li>none</li>"),
+        )
+
+    @admin.display(description="for curators only (never public)")
+    def for_curators(self, obj):
+        details = obj.curator_evidence or {}
+        if not details:
+            return "-"
+        return format_html_join(
+            "",
+            "<p><b>{}</b>: {}</p>",
+            (
+                (key, "; ".join(map(str, v)) if isinstance(v, list) else v)
+                for key, v in details.items()
+            ),
         )
 
     @admin.action(description="Apply the suggested change and resolve")

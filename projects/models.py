@@ -14,6 +14,7 @@ from django.db.models import Q
 from django.urls import reverse
 from simple_history.models import HistoricalRecords
 
+from projects.disclosure import public_error
 from projects.validators import validate_public_url
 
 
@@ -411,6 +412,11 @@ class LinkStatus(models.Model):
     def __str__(self) -> str:
         return self.url
 
+    @property
+    def public_error(self) -> str | None:
+        """The failure as the public may read it (the error text is for curators)."""
+        return public_error(self.error, subject="link")
+
 
 class Finding(models.Model):
     class Kind(models.TextChoices):
@@ -433,7 +439,11 @@ class Finding(models.Model):
     # What the finding is about (a repository or a URL), so that one subject has one finding
     # of a kind, and a dismissed one is recognised when its evidence comes back unchanged.
     subject = models.CharField(max_length=500, blank=True)
+    # Public: the pages, the API, exports and stored bodies show it as it is.
     evidence = models.JSONField(default=dict)
+    # Curators only (the admin): a reporter's contact and message, the workers' error texts
+    # (projects.disclosure). Never read by a public page, serializer or body.
+    curator_evidence = models.JSONField(default=dict, blank=True)
     evidence_digest = models.CharField(max_length=64, blank=True)
     suggestion = models.JSONField(default=dict, blank=True)
     state = models.CharField(

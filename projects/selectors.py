@@ -21,6 +21,7 @@ from django.db.models.functions import (
 )
 from django.utils import timezone
 
+from projects.disclosure import public_error
 from projects.landscape_yml import dump_landscape, join_item
 from projects.models import (
     Category,
@@ -1043,7 +1044,7 @@ def health_words(repository: RepositoryStatus | None) -> list[str]:
         return [f"last activity on {latest:%Y-%m-%d}"]
     words = ["not enough evidence yet"]
     if repository.last_error:
-        words.append(f"last error: {repository.last_error}")
+        words.append(f"last error: {public_error(repository.last_error, subject='repository')}")
     return words
 
 

@@ -23,6 +23,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from projects import health as rules
+from projects.disclosure import evidence_split
 from projects.facts import project_facts_deferred
 from projects.landscape_yml import normalize_repo_url
 from projects.logos import LogoError, logo_kind
@@ -288,16 +289,27 @@ def findings_sync(
     for decision in decisions:
         kind, subject = str(decision.kind), decision.subject
         seen.add((kind, subject))
-        evidence = {**decision.evidence, "words": list(decision.words)}
+        evidence, curator_evidence = evidence_split(
+            kind, _jsonable({**decision.evidence, "words": list(decision.words)})
+        )
         current = Finding.objects.filter(
             project=project, kind=kind, subject=subject, state=Finding.State.OPEN
         ).first()
         if current is not None:
             current.last_seen = now
-            current.evidence = _jsonable(evidence)
+            current.evidence = evidence
+            current.curator_evidence = curator_evidence
             current.evidence_digest = decision.fingerprint
             current.suggestion = decision.suggestion or {}
-            current.save(update_fields=["last_seen", "evidence", "evidence_digest", "suggestion"])
+            current.save(
+                update_fields=[
+                    "last_seen",
+                    "evidence",
+                    "curator_evidence",
+                    "evidence_digest",
+                    "suggestion",
+                ]
+            )
             continue
         if Finding.objects.filter(
             project=project,
@@ -311,7 +323,8 @@ def findings_sync(
             project=project,
             kind=kind,
             subject=subject,
-            evidence=_jsonable(evidence),
+            evidence=evidence,
+            curator_evidence=curator_evidence,
             evidence_digest=decision.fingerprint,
             suggestion=decision.suggestion or {},
             first_seen=now,
@@ -544,7 +557,10 @@ def _record(outcome: _Outcome, pypi_release, now: datetime, report: RefreshRepor
             report.health_changes += 1
             logger.info("health of %s: %s -> %s", project.slug, row.health, decision.health)
         row.health = str(decision.health)
-        row.health_evidence = _jsonable({**decision.evidence, "words": list(decision.words)})
+        # The page shows these words; the error text itself stays in last_error (admin).
+        row.health_evidence, _ = evidence_split(
+            "repository", _jsonable({**decision.evidence, "words": list(decision.words)})
+        )
         row.save()  # the entry's health comes with its other copied facts (projects.facts)
         if observation is not None:
             Snapshot.objects.update_or_create(

@@ -8,7 +8,6 @@ from django.http import HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils.feedgenerator import Atom1Feed
 from django.views.decorators.cache import cache_control
 from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.http import require_GET, require_http_methods
@@ -18,6 +17,7 @@ from projects import selectors
 from projects.forms import FilterForm, ReportForm
 from projects.models import Category, Maturity, Project
 from projects.web.cache import cached_fragment
+from projects.web.feed import PlainTextAtom1Feed
 from projects.web.kept import keeps_anonymous_reads
 from projects.web.reports import client_ip, create_user_report, report_allowed
 
@@ -214,7 +214,7 @@ def embed(request, slug: str):
 
 
 class LatestEntriesFeed(Feed):
-    feed_type = Atom1Feed
+    feed_type = PlainTextAtom1Feed
     title = "PyTorch Landscape: new and changed listings"
     subtitle = "Entries added to or changed in the directory of the PyTorch ecosystem."
 

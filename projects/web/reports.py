@@ -9,6 +9,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
 
+from projects.disclosure import evidence_split
 from projects.models import Finding, Project
 
 REPORT_LIMIT = getattr(settings, "REPORT_RATE_LIMIT", 5)
@@ -40,12 +41,19 @@ def report_allowed(ip: str) -> bool:
 
 def create_user_report(project: Project, *, reason: str, message: str, email: str) -> Finding:
     now = timezone.now()
+    # The reporter's email is for the curators' answer only: the public sees the report,
+    # not who made it.
+    evidence, curator_evidence = evidence_split(
+        Finding.Kind.USER_REPORT,
+        {"reason": reason, "message": message, "email": email, "page": "public"},
+    )
     return Finding.objects.create(
         project=project,
         kind=Finding.Kind.USER_REPORT,
         # Each report is its own finding: the subject is unique per report.
         subject=f"user-report:{uuid.uuid4()}",
-        evidence={"reason": reason, "message": message, "email": email, "page": "public"},
+        evidence=evidence,
+        curator_evidence=curator_evidence,
         first_seen=now,
         last_seen=now,
     )
