@@ -518,7 +518,8 @@ def repositories_refresh(
         done_ids = set(done.values_list("pk", flat=True))
         ids = [i for i in ids if i not in done_ids]
     locked, token = _acquire(ids)
-    _defer_held(report, [i for i in ids if i not in set(locked)])
+    taken = set(locked)
+    _defer_held(report, [i for i in ids if i not in taken])
     try:
         rows = list(RepositoryStatus.objects.filter(pk__in=locked).select_related("project"))
         github = [r for r in rows if r.host == "github.com"]
