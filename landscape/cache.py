@@ -146,5 +146,24 @@ class FaultTolerantRedisCache(RedisCache):
     def delete_many(self, keys, version=None):
         return self._call("delete_many", lambda: None, super().delete_many, keys, version)
 
+    def ttl_many(self, keys, version=None) -> dict:
+        """Seconds each key has left to live: 0.0 for a key that is gone, None for one
+        without expiry; {} while Redis is away. Django's RedisCache has no such call."""
+
+        def read():
+            names = [self.make_and_validate_key(key, version=version) for key in keys]
+            # The primary: a replica may not have seen a lock's latest write yet.
+            pipeline = self._cache.get_client(write=True).pipeline()
+            for name in names:
+                pipeline.pttl(name)
+            answers = pipeline.execute()
+            # PTTL: -2 for a missing key, -1 for one that does not expire.
+            return {
+                key: None if ms == -1 else max(ms, 0) / 1000
+                for key, ms in zip(keys, answers, strict=True)
+            }
+
+        return self._call("ttl_many", dict, read)
+
     def clear(self):
         return self._call("clear", lambda: False, super().clear)

@@ -65,6 +65,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: a database outage met in any layer below answers 503, a GET retried once.
+    "landscape.outage.OutageMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "corsheaders.middleware.CorsMiddleware",
@@ -152,7 +154,9 @@ CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=540
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # An unacknowledged task (its worker was killed) goes back to the queue after this long. It
 # must exceed the longest countdown (a rate-limited batch waits up to GitHub's hourly reset)
-# or Redis hands waiting tasks to a second worker (`check --deploy` says so).
+# plus the refresh lock's time to live, or Redis hands waiting tasks to a second worker
+# and a killed worker's batch comes back while its locks are held: the system check
+# ops.E001 refuses such settings.
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=2 * 60 * 60),
     "unacked_restore_interval": env.int("CELERY_UNACKED_RESTORE_INTERVAL", default=10),

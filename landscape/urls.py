@@ -6,6 +6,9 @@ from landscape.healthz import healthz
 from landscape.media import media_file
 from projects.webhooks import github_webhook
 
+# A database outage answers 503, whatever layer met it (landscape.outage).
+handler500 = "landscape.outage.server_error"
+
 urlpatterns = [
     # The most requested first: a path is matched against each pattern in turn.
     path("api/", include("api.urls")),

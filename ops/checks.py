@@ -4,13 +4,12 @@ production environment and expects no warning)."""
 from __future__ import annotations
 
 from django.conf import settings
-from django.core.checks import Tags, Warning, register
+from django.core.checks import Error, Tags, Warning, register
 
 UNSAFE_SCRIPT_SOURCES = ("'unsafe-inline'", "'unsafe-eval'", "*", "data:", "http:", "https:")
 AXES_BACKENDS = ("axes.backends.AxesStandaloneBackend", "axes.backends.AxesBackend")
-# The longest a task may wait in Redis, unacknowledged: a rate-limited batch resumes after
-# GitHub's reset (up to an hour) plus jitter; a longer wait than the visibility timeout
-# makes Redis hand the task to a second worker.
+# A rate-limited batch resumes after GitHub's reset (up to an hour) plus jitter: the
+# longest countdown but one (broker_visibility_needed).
 LONGEST_COUNTDOWN_SECONDS = 3600 + 30
 
 
@@ -68,16 +67,43 @@ def check_shared_services(app_configs=None, **kwargs):
                 id="ops.W004",
             )
         )
+    return errors
+
+
+def broker_visibility_needed() -> int:
+    """The shortest visibility timeout that never hands a task out twice, in seconds.
+
+    A task waits in a worker, unacknowledged, for its countdown (a rate-limited batch until
+    GitHub's reset; a batch deferred for held locks until they expire), then runs for up to
+    its time limit and holds its repositories' locks for REFRESH_LOCK_TTL_SECONDS. Redis
+    gives it to another worker once the visibility timeout has passed since it was handed
+    out: that must come after the task would have finished and after its locks expired, so
+    that the redelivered batch of a killed worker finds them free.
+    """
+    from projects.status import LOCK_RETRY_MARGIN_SECONDS
+
+    ttl = settings.REFRESH_LOCK_TTL_SECONDS
+    longest_countdown = max(LONGEST_COUNTDOWN_SECONDS, ttl + LOCK_RETRY_MARGIN_SECONDS)
+    return longest_countdown + max(ttl, settings.CELERY_TASK_TIME_LIMIT)
+
+
+@register(Tags.caches)
+def check_broker_visibility(app_configs=None, **kwargs):
+    if not settings.REDIS_URL:
+        return []  # no broker that redelivers: tasks run in process
     options = getattr(settings, "CELERY_BROKER_TRANSPORT_OPTIONS", {}) or {}
     visibility = options.get("visibility_timeout", 3600)
-    longest = max(LONGEST_COUNTDOWN_SECONDS, settings.CELERY_TASK_TIME_LIMIT)
-    if settings.REDIS_URL and visibility <= longest:
-        errors.append(
-            Warning(
-                f"The broker's visibility timeout ({visibility} s) is not longer than the "
-                f"longest task wait ({longest} s): Redis would deliver such tasks twice.",
-                hint="Raise CELERY_VISIBILITY_TIMEOUT.",
-                id="ops.W005",
-            )
+    needed = broker_visibility_needed()
+    if visibility > needed:
+        return []
+    return [
+        Error(
+            f"The broker's visibility timeout ({visibility} s) is not longer than the longest "
+            f"countdown plus the refresh lock's time to live or the task time limit "
+            f"({needed} s): Redis would hand waiting or running tasks to a second worker, "
+            "and a killed worker's batch would come back while its locks are still held.",
+            hint=f"Set CELERY_VISIBILITY_TIMEOUT above {needed}, or lower "
+            "REFRESH_LOCK_TTL_SECONDS.",
+            id="ops.E001",
         )
-    return errors
+    ]

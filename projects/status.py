@@ -57,6 +57,9 @@ LINK_FINDING_KINDS = (Finding.Kind.LINK_BROKEN, Finding.Kind.LINK_REDIRECTED)
 # refresh interval; the answer may come in minutes.
 RETRY_AFTER_FAILURE = timedelta(minutes=15)
 AVATAR_MAX_BYTES = 512 * 1024
+# A repository deferred for a held lock is tried again this long after the lock's expiry,
+# so that the retry never finds it still held (Redis expires keys to the millisecond).
+LOCK_RETRY_MARGIN_SECONDS = 2
 
 
 @dataclass
@@ -67,9 +70,14 @@ class RefreshReport:
     new_findings: int = 0
     requests: int = 0
     rate_limit_waits: int = 0
-    skipped_locked: int = 0
     rate_limited_until: datetime | None = None
     pending_ids: list[int] = field(default_factory=list)
+    # Repositories whose lock another worker holds (or a killed worker held): to be tried
+    # again in ``deferred_for`` seconds, when every one of those locks has expired, unless
+    # checked since ``deferred_since`` (the holder did it after taking its lock).
+    deferred_ids: list[int] = field(default_factory=list)
+    deferred_for: float = 0.0
+    deferred_since: datetime | None = None
 
     def merge(self, other: RefreshReport) -> None:
         for name in (
@@ -79,10 +87,13 @@ class RefreshReport:
             "new_findings",
             "requests",
             "rate_limit_waits",
-            "skipped_locked",
         ):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.pending_ids.extend(other.pending_ids)
+        self.deferred_ids.extend(other.deferred_ids)
+        self.deferred_for = max(self.deferred_for, other.deferred_for)
+        if other.deferred_since:
+            self.deferred_since = min(filter(None, [self.deferred_since, other.deferred_since]))
         if other.rate_limited_until:
             self.rate_limited_until = max(
                 filter(None, [self.rate_limited_until, other.rate_limited_until])
@@ -185,6 +196,17 @@ def _acquire(ids: Sequence[int]) -> tuple[list[int], str]:
     """Take each repository's lock; ``cache.add`` is atomic on Redis. Expires by itself."""
     token, ttl = uuid.uuid4().hex, settings.REFRESH_LOCK_TTL_SECONDS
     return [i for i in ids if cache.add(_lock_key(i), token, ttl)], token
+
+
+def _locks_left(ids: Sequence[int]) -> dict[int, float]:
+    """Seconds each repository's lock has left to live, read from Redis. The full time to
+    live where the cache cannot say (not Redis, Redis away, a lock without expiry): waiting
+    too long delays a check, waiting too little would skip it again."""
+    ttl = float(settings.REFRESH_LOCK_TTL_SECONDS)
+    read = getattr(cache, "ttl_many", None)
+    left = read([_lock_key(i) for i in ids]) if read else {}
+    seconds = {i: left.get(_lock_key(i)) for i in ids}
+    return {i: ttl if s is None else s for i, s in seconds.items()}
 
 
 def _release(ids: Sequence[int], token: str) -> None:
@@ -492,13 +514,25 @@ def _pypi_releases(rows: list[RepositoryStatus], report: RefreshReport) -> dict[
 
 
 def repositories_refresh(
-    *, ids: Sequence[int], now: Callable[[], datetime] = timezone.now
+    *,
+    ids: Sequence[int],
+    unless_checked_since: datetime | None = None,
+    now: Callable[[], datetime] = timezone.now,
 ) -> RefreshReport:
     """Check these repositories once. Rate-limited ones are left untouched and returned in
-    ``pending_ids`` with ``rate_limited_until``; a rate limit is never a project's failure."""
+    ``pending_ids`` with ``rate_limited_until``; a rate limit is never a project's failure.
+    Those whose lock is held elsewhere are returned in ``deferred_ids``, never dropped.
+    With ``unless_checked_since`` (a deferred batch), a repository checked since then is
+    done already and left alone."""
     report = RefreshReport()
-    locked, token = _acquire(list(ids))
-    report.skipped_locked = len(ids) - len(locked)
+    ids = list(ids)
+    if unless_checked_since is not None:
+        done = RepositoryStatus.objects.filter(pk__in=ids, checked_at__gte=unless_checked_since)
+        done_ids = set(done.values_list("pk", flat=True))
+        ids = [i for i in ids if i not in done_ids]
+    locked, token = _acquire(ids)
+    taken = set(locked)
+    _defer_held(report, [i for i in ids if i not in taken])
     try:
         rows = list(RepositoryStatus.objects.filter(pk__in=locked).select_related("project"))
         github = [r for r in rows if r.host == "github.com"]
@@ -518,6 +552,21 @@ def repositories_refresh(
     finally:
         _release(locked, token)
     return report
+
+
+def _defer_held(report: RefreshReport, held: list[int]) -> None:
+    """Note the repositories whose lock is held elsewhere, to be tried again once the
+    last of those locks has expired: a live holder checks them meanwhile (and the retry
+    finds them done), a killed one's locks run out and the retry checks them."""
+    if not held:
+        return
+    left = _locks_left(held)
+    ttl = settings.REFRESH_LOCK_TTL_SECONDS
+    report.deferred_ids = held
+    report.deferred_for = max(left.values()) + LOCK_RETRY_MARGIN_SECONDS
+    # When the earliest of these locks was taken: what its holder checked after that
+    # needs no second check.
+    report.deferred_since = timezone.now() - timedelta(seconds=ttl - min(left.values()))
 
 
 _UNSET = object()

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import logging
 import random
+from datetime import datetime
 
-from celery import shared_task
+from celery import current_app, shared_task
 from django.core.cache import cache
 from django.utils import timezone
 
@@ -54,9 +55,10 @@ def refresh_due() -> int:
 @shared_task(
     bind=True, name="projects.refresh_batch", soft_time_limit=540, time_limit=600, **TASK_OPTIONS
 )
-def refresh_batch(self, ids: list[int]) -> dict:
+def refresh_batch(self, ids: list[int], unless_checked_since: str | None = None) -> dict:
     cache.set(HEARTBEAT_KEY, timezone.now().isoformat(), None)
-    report = status.repositories_refresh(ids=ids)
+    since = datetime.fromisoformat(unless_checked_since) if unless_checked_since else None
+    report = status.repositories_refresh(ids=ids, unless_checked_since=since)
     if report.pending_ids and report.rate_limited_until:
         # Spent quota: resume these after the reset, with a little jitter so that
         # every batch does not wake at the same second.
@@ -68,15 +70,50 @@ def refresh_batch(self, ids: list[int]) -> dict:
             len(report.pending_ids),
             countdown,
         )
+    if report.deferred_ids:
+        _defer(report)
     logger.info(
-        "refresh_batch: checked=%d failures=%d health_changes=%d new_findings=%d requests=%d",
+        "refresh_batch: checked=%d failures=%d deferred=%d health_changes=%d new_findings=%d "
+        "requests=%d",
         report.checked,
         report.failures,
+        len(report.deferred_ids),
         report.health_changes,
         report.new_findings,
         report.requests,
     )
-    return {"checked": report.checked, "pending": len(report.pending_ids)}
+    return {
+        "checked": report.checked,
+        "pending": len(report.pending_ids),
+        "deferred": len(report.deferred_ids),
+    }
+
+
+def _defer(report: status.RefreshReport) -> None:
+    """Queue again the repositories another worker had locked, for when those locks have
+    expired (a killed worker's included). ops.checks keeps the broker's visibility timeout
+    longer than this wait, so the waiting task is not handed out twice."""
+    if current_app.conf.task_always_eager:
+        # In process, a countdown is not waited for: the retry would run at once, find the
+        # same locks and recurse. The holder, in this same process, is checking them.
+        logger.warning(
+            "refresh_batch: %d repositories locked elsewhere left to the lock holder "
+            "(tasks run in process)",
+            len(report.deferred_ids),
+        )
+        return
+    since = report.deferred_since.isoformat() if report.deferred_since else None
+    publish(
+        refresh_batch,
+        args=[report.deferred_ids],
+        kwargs={"unless_checked_since": since},
+        countdown=report.deferred_for,
+    )
+    logger.info(
+        "refresh_batch: %d repositories locked elsewhere, tried again in %.0f s",
+        len(report.deferred_ids),
+        report.deferred_for,
+    )
 
 
 @shared_task(name="projects.check_links_due", soft_time_limit=120, time_limit=180, **TASK_OPTIONS)

@@ -110,3 +110,34 @@ def test_sign_in_with_github_appears_only_when_its_oauth_app_is_configured():
     assert run(base) == "off"
     configured = base | {"GITHUB_OAUTH_CLIENT_ID": "id", "GITHUB_OAUTH_SECRET": "secret"}
     assert run(configured) == "/accounts/github/login/"
+
+
+def test_a_visibility_timeout_within_the_lock_and_countdown_is_refused():
+    """Redis must not hand a task out again before it has finished waiting and running, nor
+    a killed worker's batch back while its repository locks are held (ops.E001)."""
+
+    def check(**env: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "manage.py", "check"],
+            cwd=REPO_ROOT,
+            env={
+                **os.environ,
+                "DJANGO_SETTINGS_MODULE": "landscape.settings",
+                "REDIS_URL": "redis://cache.example:6379/0",
+                **env,
+            },
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+
+    assert check().returncode == 0
+    # 15 minutes' locks, an hour's rate-limit countdown: 75 minutes is not enough.
+    refused = check(CELERY_VISIBILITY_TIMEOUT=str(75 * 60), REFRESH_LOCK_TTL_SECONDS="900")
+    assert refused.returncode != 0
+    assert "ops.E001" in refused.stderr and "REFRESH_LOCK_TTL_SECONDS" in refused.stderr
+    # Shorter locks make room again.
+    assert (
+        check(CELERY_VISIBILITY_TIMEOUT=str(75 * 60), REFRESH_LOCK_TTL_SECONDS="600").returncode
+        == 0
+    )

@@ -314,7 +314,7 @@ def test_a_batch_run_twice_gives_one_snapshot_a_day_and_the_same_state(fake_gith
     assert Snapshot.objects.filter(repository=repo_of(project)).count() == 1
 
 
-def test_a_locked_repository_is_skipped(fake_github, make_project):
+def test_a_locked_repository_is_deferred_until_its_lock_expires(fake_github, make_project):
     fake_github.active("acme/busy")
     busy = make_project("Busy", "github.com/acme/busy")
     status.repositories_sync()
@@ -323,9 +323,38 @@ def test_a_locked_repository_is_skipped(fake_github, make_project):
 
     report = status.repositories_refresh(ids=[repo.pk])
 
-    assert report.skipped_locked == 1 and report.checked == 0
+    assert report.checked == 0 and report.deferred_ids == [repo.pk]
+    # The lock's own remaining time, read from Redis, and the margin past it.
+    assert 60 < report.deferred_for <= 60 + status.LOCK_RETRY_MARGIN_SECONDS
     assert fake_github.request_count == 0
     assert cache.get(status._lock_key(repo.pk)) == "another-worker"  # not ours to release
+
+
+def test_a_deferred_batch_leaves_what_the_lock_holder_checked(fake_github, make_project):
+    fake_github.active("acme/held")
+    fake_github.active("acme/missed")
+    held = make_project("Held", "github.com/acme/held")
+    missed = make_project("Missed", "github.com/acme/missed")
+    status.repositories_sync()
+    ids = [repo_of(held).pk, repo_of(missed).pk]
+    for pk in ids:
+        cache.add(status._lock_key(pk), "another-worker", 60)
+    deferred = status.repositories_refresh(ids=ids)
+    assert deferred.deferred_ids == ids
+    # The holder checks one of the two, then dies: its locks expire.
+    for pk in ids:
+        cache.delete(status._lock_key(pk))
+    refresh(held)
+    asked = fake_github.count(path_prefix="/repos/acme/held")
+
+    report = status.repositories_refresh(
+        ids=deferred.deferred_ids, unless_checked_since=deferred.deferred_since
+    )
+
+    assert report.checked == 1 and report.deferred_ids == []
+    assert fake_github.count(path_prefix="/repos/acme/missed") > 0
+    assert fake_github.count(path_prefix="/repos/acme/held") == asked
+    assert Snapshot.objects.filter(repository=repo_of(held)).count() == 1
 
 
 def test_a_dismissed_finding_stays_dismissed_until_its_evidence_changes(fake_github, make_project):

@@ -63,8 +63,8 @@ def test_check_deploy_prints_no_warning_with_production_settings():
                 "REDIS_URL": "redis://x",
                 "CELERY_BROKER_TRANSPORT_OPTIONS": {"visibility_timeout": 60},
             },
-            checks.check_shared_services,
-            "ops.W005",
+            checks.check_broker_visibility,
+            "ops.E001",
         ),
     ],
 )

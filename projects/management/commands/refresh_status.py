@@ -80,6 +80,11 @@ class Command(BaseCommand):
             f"checked {total.checked}, failures {total.failures}, "
             f"health changes {total.health_changes}, new findings {total.new_findings}, "
             f"API requests {total.requests}, rate-limit waits {total.rate_limit_waits}"
+            + (
+                f", {len(total.deferred_ids)} skipped while a worker holds their lock"
+                if total.deferred_ids
+                else ""
+            )
         )
         if links:
             link_report = status.links_check(project_ids=project_ids)
