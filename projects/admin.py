@@ -8,6 +8,7 @@ from django.db import transaction
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 from simple_history.admin import SimpleHistoryAdmin
 
 from projects import alternatives, moderation, status
@@ -500,7 +501,7 @@ class FindingAdmin(ModeratorOnlyAdmin):
             '<div style="display:flex;gap:2rem"><div><h4>Evidence</h4><ul>{}</ul></div>'
             "<div><h4>Disputes</h4><ul>{}</ul></div></div>",
             evidence,
-            statements or format_html("<li>none</li>"),
+            statements or mark_safe("<li>none</li>"),
         )
 
     @admin.display(description="for curators only (never public)")
