@@ -17,8 +17,9 @@ from django.conf import settings
 def client_ip(request) -> str:
     """The address of whoever reached the outermost trusted proxy (``REMOTE_ADDR`` with no
     trusted proxy). A header with fewer entries than there are proxies, or an entry that is
-    not an address, did not come through them: ``REMOTE_ADDR`` is used then."""
-    remote = request.META.get("REMOTE_ADDR", "") or "unknown"
+    not an address, did not come through them: ``REMOTE_ADDR`` is used then. ``""`` when
+    nothing names an address (a request built in process, a Unix socket)."""
+    remote = _address(request.META.get("REMOTE_ADDR", ""))
     proxies = settings.TRUSTED_PROXY_COUNT
     if proxies <= 0:
         return remote
@@ -26,8 +27,11 @@ def client_ip(request) -> str:
     hops = [hop for hop in hops if hop]
     if len(hops) < proxies:
         return remote
-    candidate = hops[-proxies]
+    return _address(hops[-proxies]) or remote
+
+
+def _address(text: str) -> str:
     try:
-        return str(ipaddress.ip_address(candidate))
+        return str(ipaddress.ip_address(text.strip()))
     except ValueError:
-        return remote
+        return ""
