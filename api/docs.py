@@ -5,6 +5,9 @@ from cdn.redoc.ly and has no option to leave it out. The browser would ask that 
 visit (the CSP refuses it, with an error in the console). The bundle is therefore served
 from here with any remote image source replaced by an empty inline image; the rest of the
 file is the sidecar's, byte for byte, and follows its upgrades.
+
+Swagger UI needs nothing of the kind: its validator badge (an image from validator.swagger.io)
+belongs to the StandaloneLayout, and /api/docs/ uses the BaseLayout.
 """
 
 from __future__ import annotations

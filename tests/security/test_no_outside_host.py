@@ -114,17 +114,6 @@ def test_redoc_is_served_its_bundle_without_the_cdn_logo(client, pages):
     assert "x-logo" not in json.dumps(schema)
 
 
-def test_swagger_ui_shows_no_validator_badge(client, pages):
-    """Swagger UI's default shows an image from validator.swagger.io on any host but
-    localhost: the init script turns it off."""
-    html = pages["/api/docs/"].content.decode()
-    script = unescape(re.search(r'<script src="([^"]*script=[^"]*)"', html)[1])
-    settings_json = re.search(r"const swaggerSettings = (\{.*?\});", client.get(script).text, re.S)[
-        1
-    ]
-    assert json.loads(settings_json)["validatorUrl"] is None
-
-
 # Directives for what is fetched (navigation ones, form-action and base-uri, are not).
 FETCH_DIRECTIVES = {
     "default-src", "script-src", "style-src", "img-src", "font-src", "connect-src",
