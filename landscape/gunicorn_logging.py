@@ -5,10 +5,16 @@ from __future__ import annotations
 
 from gunicorn.glogging import Logger
 
-from landscape.logging import redact_secrets
+from landscape.logging import RedactSecretsFilter, redact_secrets
 
 
 class RedactingLogger(Logger):
+    def setup(self, cfg):
+        super().setup(cfg)
+        # The error log names a request's URI too ("Error handling request /...").
+        if not any(isinstance(f, RedactSecretsFilter) for f in self.error_log.filters):
+            self.error_log.addFilter(RedactSecretsFilter())
+
     def atoms(self, resp, req, environ, request_time):
         # Every atom a format may use: the request line, path, query string, the referer
         # (the page a reset link opened) and any header or environ value.

@@ -13,7 +13,9 @@ import yaml
 from allauth.account.forms import default_token_generator
 from allauth.account.utils import user_pk_to_url_str
 from django.contrib.auth import get_user_model
+from gunicorn.config import Config
 
+from landscape.gunicorn_logging import RedactingLogger
 from tests.conftest import REPO_ROOT
 from tests.reliability.conftest import test_database_url
 from tests.reliability.procs import AppProcess, app_env, free_port, get, wait_until
@@ -82,3 +84,15 @@ def _answers(base: str) -> bool:
         return get(base + "/healthz")[0] in (200, 503)
     except OSError:
         return False
+
+
+def test_gunicorns_error_log_masks_the_key_too(tmp_path):
+    config = Config()
+    config.set("errorlog", str(tmp_path / "error.log"))
+    logger = RedactingLogger(config)
+    logger.error("Error handling request %s", "/accounts/password/reset/key/1-k3y-s3cret/")
+    for handler in logger.error_log.handlers:
+        handler.flush()
+    text = (tmp_path / "error.log").read_text()
+    assert "Error handling request /accounts/password/reset/key/[redacted]/" in text
+    assert "k3y-s3cret" not in text
