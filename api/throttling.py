@@ -1,15 +1,23 @@
 """Throttles whose rates are read at request time from REST_FRAMEWORK's
-DEFAULT_THROTTLE_RATES (DRF's own bind them at import, which settings overrides miss)."""
+DEFAULT_THROTTLE_RATES (DRF's own bind them at import, which settings overrides miss), and
+that count an anonymous caller by the address landscape.client_ip decides (DRF's own
+get_ident believes any X-Forwarded-For unless NUM_PROXIES is set, and would be a second
+answer to the same question)."""
 
 from __future__ import annotations
 
 from rest_framework.settings import api_settings
 from rest_framework.throttling import AnonRateThrottle, SimpleRateThrottle, UserRateThrottle
 
+from landscape.client_ip import client_ip
+
 
 class _LiveRate:
     def get_rate(self):
         return api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)
+
+    def get_ident(self, request):
+        return client_ip(request)
 
 
 class AnonThrottle(_LiveRate, AnonRateThrottle):

@@ -225,6 +225,14 @@ LINK_BROKEN_MIN_HOURS = env.float("LINK_BROKEN_MIN_HOURS", default=24)
 LANDSCAPE_PROJECTS_CATEGORY = env.str("LANDSCAPE_PROJECTS_CATEGORY", default="PyTorch Projects")
 LANDSCAPE_MEMBERS_CATEGORY = env.str("LANDSCAPE_MEMBERS_CATEGORY", default="PyTorch Members")
 
+# --- The client's address ------------------------------------------------------------------
+# How many proxies in front of the web containers append to X-Forwarded-For (0: the client
+# is REMOTE_ADDR). Every limit by address reads it through landscape.client_ip.client_ip.
+# AXES_PROXY_COUNT is its former name, still read when TRUSTED_PROXY_COUNT is unset.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=env.int("AXES_PROXY_COUNT", default=0))
+if TRUSTED_PROXY_COUNT < 0:
+    raise ImproperlyConfigured("TRUSTED_PROXY_COUNT must be 0 or more")
+
 # --- Auth, i18n -------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -248,11 +256,9 @@ AXES_COOLOFF_TIME = timedelta(minutes=env.float("AXES_COOLOFF_MINUTES", default=
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_USERNAME_CALLABLE = "landscape.auth.axes_username"
 AXES_RESET_ON_SUCCESS = True
-# Behind a proxy: how many proxies append to X-Forwarded-For (0: use REMOTE_ADDR).
-AXES_IPWARE_PROXY_COUNT = env.int("AXES_PROXY_COUNT", default=0) or None
-AXES_IPWARE_META_PRECEDENCE_ORDER = (
-    ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"] if AXES_IPWARE_PROXY_COUNT else ["REMOTE_ADDR"]
-)
+# The same client address as every other limit (landscape.client_ip).
+AXES_CLIENT_IP_CALLABLE = "landscape.client_ip.client_ip"
+ACCOUNT_ADAPTER = "landscape.auth.AccountAdapter"
 LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "account-home"
 ACCOUNT_LOGIN_METHODS = {"email"}
@@ -400,7 +406,15 @@ LOGGING = {
         "json": {"()": "landscape.logging.JsonFormatter"},
         "text": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
+    # Reset keys and tokens in a logged URL are masked (landscape.logging.redact_secrets).
+    "filters": {"redact_secrets": {"()": "landscape.logging.RedactSecretsFilter"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["redact_secrets"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},

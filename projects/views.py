@@ -13,13 +13,14 @@ from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 from django.views.decorators.vary import vary_on_headers
 
+from landscape.client_ip import client_ip
 from projects import selectors
 from projects.forms import FilterForm, ReportForm
 from projects.models import Category, Maturity, Project
 from projects.web.cache import cached_fragment
 from projects.web.feed import PlainTextAtom1Feed
 from projects.web.kept import keeps_anonymous_reads
-from projects.web.reports import client_ip, create_user_report, report_allowed
+from projects.web.reports import create_user_report, report_allowed
 
 
 @keeps_anonymous_reads(keyed_on=("HX-Request",))

@@ -141,3 +141,36 @@ def test_a_visibility_timeout_within_the_lock_and_countdown_is_refused():
         check(CELERY_VISIBILITY_TIMEOUT=str(75 * 60), REFRESH_LOCK_TTL_SECONDS="600").returncode
         == 0
     )
+
+
+def _proxy_count(**env: str) -> subprocess.CompletedProcess:
+    code = (
+        "import django; django.setup(); from django.conf import settings as s; "
+        "print(s.TRUSTED_PROXY_COUNT, s.AXES_CLIENT_IP_CALLABLE)"
+    )
+    base = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"TRUSTED_PROXY_COUNT", "AXES_PROXY_COUNT", "DEBUG"}
+    }
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=REPO_ROOT,
+        env={**base, "DJANGO_SETTINGS_MODULE": "landscape.settings", **env},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_one_trusted_proxy_count_with_its_former_name_as_an_alias():
+    """TRUSTED_PROXY_COUNT (default 0) serves every limit by address; AXES_PROXY_COUNT, its
+    former name, still works, and the new name wins when both are set."""
+    assert _proxy_count().stdout.split() == ["0", "landscape.client_ip.client_ip"]
+    assert _proxy_count(TRUSTED_PROXY_COUNT="2").stdout.split()[0] == "2"
+    assert _proxy_count(AXES_PROXY_COUNT="1").stdout.split()[0] == "1"
+    both = _proxy_count(TRUSTED_PROXY_COUNT="2", AXES_PROXY_COUNT="1")
+    assert both.stdout.split()[0] == "2"
+    refused = _proxy_count(TRUSTED_PROXY_COUNT="-1")
+    assert refused.returncode != 0
+    assert "TRUSTED_PROXY_COUNT must be 0 or more" in refused.stderr

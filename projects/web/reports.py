@@ -16,12 +16,6 @@ REPORT_LIMIT = getattr(settings, "REPORT_RATE_LIMIT", 5)
 REPORT_WINDOW_SECONDS = getattr(settings, "REPORT_RATE_WINDOW", 60 * 60)
 
 
-def client_ip(request) -> str:
-    # REMOTE_ADDR only: X-Forwarded-For is whatever the client says unless a trusted proxy
-    # rewrites it, and a limit keyed on it would be trivially bypassed.
-    return request.META.get("REMOTE_ADDR", "") or "unknown"
-
-
 def _rate_key(ip: str) -> str:
     return "web:report-rate:" + hashlib.sha256(ip.encode()).hexdigest()[:32]
 

@@ -83,4 +83,40 @@ def test_the_count_is_case_insensitive(client, member):
         for attempt in range(settings.AXES_FAILURE_LIMIT)
     ]
     assert statuses[-1] == 429
-    assert AccessAttempt.objects.get().username == "member@example.org"
+    # Counted under the account, whatever it was called by.
+    assert AccessAttempt.objects.get().username == "member"
+
+
+def test_one_count_per_account_across_both_forms_and_every_name(client, member):
+    """The address at allauth's form, the username at the admin's, the address typed into
+    the admin's username field (allauth's backend resolves it there too) and case variants
+    of each all spend the same AXES_FAILURE_LIMIT guesses."""
+    names = [
+        (allauth_login, "member@example.org"),
+        (admin_login, "member"),
+        (admin_login, "Member@Example.org"),
+        (allauth_login, "MEMBER@example.org"),
+        (admin_login, "MEMBER"),
+    ]
+    limit = settings.AXES_FAILURE_LIMIT
+    statuses = [
+        login(client, f"wrong-{attempt}", name).status_code
+        for attempt, (login, name) in zip(range(limit), names * limit, strict=False)
+    ]
+    assert statuses[:-1] == [200] * (limit - 1)
+    assert statuses[-1] == 429
+    assert AccessAttempt.objects.get().username == "member"
+    # Locked out under every name, at either form: the right password opens no session.
+    for login, name in ((admin_login, "member"), (allauth_login, "member@example.org")):
+        assert login(client, PASSWORD, name).status_code in (200, 429)
+        assert "_auth_user_id" not in client.session
+
+
+def test_a_success_clears_the_count_of_every_name(client, member):
+    """A sign-in by username resets failures made with the address (AXES_RESET_ON_SUCCESS):
+    the success and the failures are one account's."""
+    limit = settings.AXES_FAILURE_LIMIT
+    for attempt in range(limit - 1):
+        assert allauth_login(client, f"wrong-{attempt}").status_code == 200
+    assert admin_login(client, PASSWORD).status_code == 302
+    assert not AccessAttempt.objects.filter(failures_since_start__gt=0).exists()
