@@ -8,11 +8,9 @@ each get AXES_FAILURE_LIMIT guesses of their own."""
 
 from __future__ import annotations
 
-from allauth.account.adapter import DefaultAccountAdapter
 from allauth.account.utils import filter_users_by_email
 from django.contrib.auth import get_user_model
 
-from landscape.client_ip import client_ip
 
 
 def _typed_name(request, credentials: dict | None) -> str | None:
@@ -55,9 +53,3 @@ def axes_username(request, credentials: dict | None) -> str | None:
         return None
     return login_account_name(name=name)
 
-
-class AccountAdapter(DefaultAccountAdapter):
-    def get_client_ip(self, request) -> str:
-        # allauth's own rate limits (login failures, password resets, sign-ups) count by the
-        # same address as every other limit, not by its own reading of X-Forwarded-For.
-        return client_ip(request)

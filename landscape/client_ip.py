@@ -1,6 +1,7 @@
 """The client's address, decided once for every limit that counts by address: the API's
 throttles (api.throttling), login throttling (axes, AXES_CLIENT_IP_CALLABLE), allauth's
-own rate limits (landscape.auth.AccountAdapter) and the report form (projects.web.reports).
+own rate limits (projects.account_adapter.AccountAdapter) and the report form
+(projects.web.reports).
 
 ``TRUSTED_PROXY_COUNT`` says how many proxies in front of the application append to
 ``X-Forwarded-For``. Only the entries those proxies appended can be believed; whatever the

@@ -258,11 +258,11 @@ AXES_USERNAME_CALLABLE = "landscape.auth.axes_username"
 AXES_RESET_ON_SUCCESS = True
 # The same client address as every other limit (landscape.client_ip).
 AXES_CLIENT_IP_CALLABLE = "landscape.client_ip.client_ip"
-ACCOUNT_ADAPTER = "landscape.auth.AccountAdapter"
 LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "account-home"
 ACCOUNT_LOGIN_METHODS = {"email"}
-# User names are public (a maintainer without a full name is shown by it): none from emails.
+# User names are public (a maintainer without a full name is shown by it): none from emails;
+# allauth's rate limits count by landscape.client_ip like every other limit.
 ACCOUNT_ADAPTER = "projects.account_adapter.AccountAdapter"
 ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
 ACCOUNT_EMAIL_VERIFICATION = "mandatory"
