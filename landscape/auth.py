@@ -12,7 +12,6 @@ from allauth.account.utils import filter_users_by_email
 from django.contrib.auth import get_user_model
 
 
-
 def _typed_name(request, credentials: dict | None) -> str | None:
     credentials = credentials or {}
     for key in ("username", "email", "login"):
