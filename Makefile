@@ -37,14 +37,15 @@ install-dev: $(VENV)/.installed-dev
 # whose children catch the terminal's Ctrl-C mid-task can hang in its shutdown.
 run: install
 	@set -e; var="$${VAR_DIR:-var}"; mkdir -p "$$var"; embedded=""; \
+	given() { [ -n "$${!1}" ] || grep -qs "^$$1=" .env; }; \
 	stop() { kill $$(jobs -p) 2>/dev/null || true; wait || true; \
 	  if [ -n "$$embedded" ]; then $(PY) -m landscape.embedded_db stop; fi; }; \
 	trap stop EXIT; trap 'exit 143' TERM; trap 'exit 130' INT; \
-	if [ -z "$$DATABASE_URL" ]; then \
+	if ! given DATABASE_URL; then \
 	  embedded=1; DATABASE_URL="$$($(PY) -m landscape.embedded_db start)"; export DATABASE_URL; \
 	fi; \
 	worker_options=""; \
-	if [ -n "$$REDIS_URL" ]; then \
+	if given REDIS_URL; then \
 	  echo "REDIS_URL is set: the cache and the Celery broker are Redis"; \
 	else \
 	  export CACHE_URL="$${CACHE_URL:-dbcache://landscape_cache}"; \

@@ -4,7 +4,7 @@ balancers.
 200 when the database and the shared cache answer (Redis, or under ``make run`` without
 Redis the database cache: ``cache``), 503 when either does not, with JSON details either
 way. Wherever tasks go to a worker, the age of its last heartbeat (``worker:heartbeat``,
-written by every task) is reported, not judged: a web container must not be taken out of
+written by the refresh tasks) is reported, not judged: a web container must not be taken out of
 rotation because the workers are behind; ``stale`` says whether it is older than
 ``HEALTHZ_HEARTBEAT_MAX_AGE``. Nothing here is cached and nothing secret is shown (no URL,
 no host name, no error text).
