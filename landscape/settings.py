@@ -1,21 +1,19 @@
 """Every setting the directory reads from its environment, in one place.
 
-With no environment at all the embedded default applies: SQLite under ``var/``,
-Celery tasks run eagerly in process and an in-memory cache, so ``make run``
-needs no server. ``DATABASE_URL`` and ``REDIS_URL`` switch to PostgreSQL and
-Redis.
+``DATABASE_URL`` is required: ``make run`` gives the embedded PostgreSQL's
+(landscape.embedded_db, under ``var/``) when none is set. ``REDIS_URL`` switches the cache
+and the Celery broker to Redis (production). Without it ``CACHE_URL`` and
+``CELERY_BROKER_URL`` choose them (``make run``: the database cache and a broker in folders
+under ``var/``); with neither, an in-memory cache and tasks run eagerly in process.
 """
 
-import os
 from datetime import timedelta
-from pathlib import Path
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
 from kombu import Queue
 
-BASE_DIR = Path(__file__).resolve().parent.parent
-VAR_DIR = Path(os.environ.get("VAR_DIR") or BASE_DIR / "var")
+from landscape.paths import BASE_DIR, VAR_DIR
 
 env = environ.Env()
 # A local .env is convenient for development; the environment itself wins.
@@ -106,11 +104,13 @@ TEMPLATES = [
 ]
 
 # --- Database -----------------------------------------------------------------
-DATABASES = {
-    "default": env.db_url("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'landscape.sqlite3'}")
-}
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
+if not env.str("DATABASE_URL", default=""):
+    raise ImproperlyConfigured(
+        "DATABASE_URL is not set. Run `make run`, which starts the embedded PostgreSQL under "
+        "var/ and sets it, or point it at a PostgreSQL server: "
+        "DATABASE_URL=postgres://user:password@host:5432/name."
+    )
+DATABASES = {"default": env.db_url("DATABASE_URL")}
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
@@ -136,15 +136,22 @@ if REDIS_URL:
             },
         }
     }
+elif env.str("CACHE_URL", default=""):
+    # Shared by every process (e.g. dbcache://landscape_cache, the table `createcachetable`
+    # makes): the refresh locks and the worker's heartbeat need that; its add() is atomic.
+    CACHES = {"default": env.cache_url("CACHE_URL")}
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 # How often a worker asks the cache for the data version before answering from its own
 # copy of a page or an API read (projects.web.near); 0: always ask.
 NEAR_CACHE_RECHECK = env.float("NEAR_CACHE_RECHECK", default=0.25)
 
-CELERY_BROKER_URL = REDIS_URL or "memory://"
+CELERY_BROKER_URL = REDIS_URL or env.str("CELERY_BROKER_URL", default="memory://")
 CELERY_RESULT_BACKEND = None
-CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=not REDIS_URL)
+# No broker, no worker: tasks run inside the request that queues them.
+CELERY_TASK_ALWAYS_EAGER = env.bool(
+    "CELERY_TASK_ALWAYS_EAGER", default=CELERY_BROKER_URL == "memory://"
+)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
@@ -163,6 +170,19 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "socket_connect_timeout": 2,
     "socket_timeout": 30,
 }
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    # kombu's broker without a server (make run without REDIS_URL): one file a message in
+    # VAR_DIR/broker, read by a single worker. Fanout (the workers' remote control) is off:
+    # the worker runs with --without-gossip --without-mingle.
+    _BROKER_DIR = VAR_DIR / "broker"
+    for _folder in ("queue", "control"):
+        (_BROKER_DIR / _folder).mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(_BROKER_DIR / "queue"),
+        "data_folder_out": str(_BROKER_DIR / "queue"),
+        "store_processed": False,
+        "control_folder": str(_BROKER_DIR / "control"),
+    }
 # Separate queues so that refreshes and link checks scale (and stall) apart. A worker
 # started without -Q consumes all three; `-Q refresh` or `-Q links` dedicates one.
 CELERY_TASK_QUEUES = [Queue(name, routing_key=name) for name in ("celery", "refresh", "links")]

@@ -41,25 +41,66 @@ def test_production_starts_when_both_are_given():
     assert result.stdout.strip() == "False"
 
 
-def test_the_embedded_default_needs_no_server():
-    code = (
-        "import django; django.setup(); from django.conf import settings as s; "
-        "print(s.DATABASES['default']['ENGINE'], s.CACHES['default']['BACKEND'], "
-        "s.CELERY_TASK_ALWAYS_EAGER)"
+def settings_of(*names: str, **env: str) -> list[str]:
+    """The named settings, as a fresh process with ``env`` (and no DATABASE_URL, REDIS_URL,
+    CACHE_URL, CELERY_BROKER_URL, DEBUG of ours) prints them."""
+    code = "import django; django.setup(); from django.conf import settings as s; " + "; ".join(
+        f"print(s.{name})" for name in names
     )
-    base = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL", "DEBUG"}}
+    unset = {"DATABASE_URL", "REDIS_URL", "CACHE_URL", "CELERY_BROKER_URL", "DEBUG"}
+    base = {k: v for k, v in os.environ.items() if k not in unset}
     result = subprocess.run(
         [sys.executable, "-c", code],
         cwd=REPO_ROOT,
-        env={**base, "DJANGO_SETTINGS_MODULE": "landscape.settings"},
+        env={**base, "DJANGO_SETTINGS_MODULE": "landscape.settings", **env},
         capture_output=True,
         text=True,
         check=True,
     )
-    engine, cache, eager = result.stdout.split()
-    assert engine == "django.db.backends.sqlite3"
+    return result.stdout.splitlines()
+
+
+def test_without_database_url_the_settings_say_what_to_do():
+    result = run_with(DATABASE_URL="")
+    assert result.returncode != 0
+    assert "DATABASE_URL is not set. Run `make run`" in result.stderr
+    assert "DATABASE_URL=postgres://" in result.stderr
+
+
+def test_without_a_broker_tasks_run_in_process_on_a_private_cache():
+    engine, cache, eager = settings_of(
+        "DATABASES['default']['ENGINE']",
+        "CACHES['default']['BACKEND']",
+        "CELERY_TASK_ALWAYS_EAGER",
+        DATABASE_URL="postgres://u@db.example:5432/x",
+    )
+    assert engine == "django.db.backends.postgresql"
     assert cache.endswith("LocMemCache")
     assert eager == "True"
+
+
+def test_make_runs_job_without_redis_database_cache_and_a_broker_in_var(tmp_path):
+    """What `make run` exports when REDIS_URL is unset: a worker is expected (not eager), the
+    cache is one every process shares, the broker's folders exist under VAR_DIR."""
+    cache, location, broker, eager, options = settings_of(
+        "CACHES['default']['BACKEND']",
+        "CACHES['default']['LOCATION']",
+        "CELERY_BROKER_URL",
+        "CELERY_TASK_ALWAYS_EAGER",
+        "CELERY_BROKER_TRANSPORT_OPTIONS",
+        DATABASE_URL="postgres://postgres@/%2Ftmp%2Fvar%2Fpostgres/landscape",
+        CACHE_URL="dbcache://landscape_cache",
+        CELERY_BROKER_URL="filesystem://",
+        VAR_DIR=str(tmp_path),
+    )
+    assert cache == "django.core.cache.backends.db.DatabaseCache"
+    assert location == "landscape_cache"
+    assert broker == "filesystem://"
+    assert eager == "False"
+    queue = tmp_path / "broker" / "queue"
+    assert f"'data_folder_in': '{queue}'" in options
+    assert f"'data_folder_out': '{queue}'" in options
+    assert queue.is_dir() and (tmp_path / "broker" / "control").is_dir()
 
 
 def test_database_and_redis_urls_switch_to_postgres_and_redis():
