@@ -51,4 +51,3 @@ def axes_username(request, credentials: dict | None) -> str | None:
     if not name:
         return None
     return login_account_name(name=name)
-
