@@ -122,7 +122,7 @@ class ProjectForm(forms.ModelForm):
             data = logo.read()
             logo.seek(0)
             try:
-                logo_kind(data)
+                logo_kind(data, name=logo.name)
             except LogoError as exc:
                 raise forms.ValidationError(f"This logo is refused: {exc}.") from exc
         return logo

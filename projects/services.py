@@ -78,7 +78,7 @@ def _read_logos(categories: list[CategoryData], logos_dir: Path) -> dict[str, by
                         line=item.line,
                     )
                 try:
-                    logo_kind(data)
+                    logo_kind(data, name=name)
                 except LogoError as exc:
                     raise LandscapeFormatError(
                         f"logo {name!r} refused: {exc}", path=item.path, line=item.line
