@@ -31,6 +31,7 @@ from projects.permissions import (
     is_moderator,
 )
 from projects.tasks import enqueue_refresh
+from projects.validators import validate_url_list
 
 
 class ModeratorOnlyAdmin(admin.ModelAdmin):
@@ -109,6 +110,16 @@ class ProjectForm(forms.ModelForm):
     class Meta:
         model = Project
         fields = "__all__"  # noqa: DJ007 - the admin narrows the fields per user
+
+    def clean_other_links(self):
+        value = self.cleaned_data.get("other_links")
+        validate_url_list(value, key="url")
+        return value
+
+    def clean_additional_repos(self):
+        value = self.cleaned_data.get("additional_repos")
+        validate_url_list(value, key="repo_url")
+        return value
 
     def clean_logo(self):
         logo = self.cleaned_data.get("logo")
