@@ -21,6 +21,7 @@ from projects.models import (
     Maintainer,
     Project,
     RepositoryStatus,
+    Review,
     SecondaryCategory,
     Snapshot,
 )
@@ -110,6 +111,13 @@ class ProjectForm(forms.ModelForm):
     class Meta:
         model = Project
         fields = "__all__"  # noqa: DJ007 - the admin narrows the fields per user
+
+    def clean_repo_url(self):
+        from projects.services import project_repo_url_clean
+
+        return project_repo_url_clean(
+            repo_url=self.cleaned_data.get("repo_url"), exclude_pk=self.instance.pk
+        )
 
     def clean_other_links(self):
         value = self.cleaned_data.get("other_links")
@@ -437,12 +445,13 @@ class ClaimAdmin(ModeratorOnlyAdmin):
 class ChangeRequestAdmin(admin.ModelAdmin):
     """The moderation queue; maintainers see their own submissions, read-only."""
 
-    list_display = ("project", "kind", "state", "summary", "submitted_by", "created")
+    list_display = ("project", "kind", "state", "summary", "warnings", "submitted_by", "created")
     list_filter = ("state", "kind")
     search_fields = ("project__name",)
     readonly_fields = (
         "project",
         "kind",
+        "warnings",
         "diff",
         "submitted_by",
         "reviewed_by",
@@ -482,6 +491,27 @@ class ChangeRequestAdmin(admin.ModelAdmin):
     @admin.display(description="change")
     def summary(self, obj):
         return ", ".join(obj.changes) if obj.kind == ChangeRequest.Kind.CHANGE else "new entry"
+
+    @admin.display(description="warnings")
+    def warnings(self, obj):
+        """Lookalike names, for the reviewer to judge before approving."""
+        from projects.selectors import entry_name_warnings
+
+        if obj.state != Review.PENDING:
+            return ""
+        if obj.kind == ChangeRequest.Kind.NEW:
+            name = obj.project.name
+        elif isinstance(obj.changes.get("name"), str):
+            name = obj.changes["name"]
+        else:
+            return ""
+        found = entry_name_warnings(name=name, exclude_pk=obj.project_id)
+        if not found:
+            return ""
+        return format_html(
+            '<ul class="errorlist lookalike-warning">{}</ul>',
+            format_html_join("", "<li>&#9888; {}</li>", ((w,) for w in found)),
+        )
 
     @admin.display(description="diff")
     def diff(self, obj):

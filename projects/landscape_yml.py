@@ -162,6 +162,19 @@ def url_problem(value: Any) -> str | None:
     return None
 
 
+def name_problem(name: str) -> str | None:
+    """Why ``name`` cannot name an entry (the model field's rule), or None."""
+    from django.core.exceptions import ValidationError
+
+    from projects.validators import validate_entry_name
+
+    try:
+        validate_entry_name(name)
+    except ValidationError as exc:
+        return exc.messages[0]
+    return None
+
+
 def is_http_url(value: Any) -> bool:
     return url_problem(value) is None
 
@@ -173,6 +186,14 @@ def normalize_repo_url(url: str) -> str:
     if path.endswith(".git"):
         path = path[: -len(".git")]
     return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), path, parts.query, ""))
+
+
+def repository_key(url: str) -> str:
+    """What every URL of one repository shares: its normal form without case, ``www.``
+    or the difference between http and https (forges answer both, and GitHub and GitLab
+    read owner and name without case). Two entries with one key list one repository."""
+    rest = normalize_repo_url(url).lower().partition("://")[2]
+    return "https://" + rest.removeprefix("www.")
 
 
 # --- Parsing -------------------------------------------------------------------------------
@@ -271,6 +292,8 @@ def _parse_item(raw: Any, sub_path: str, sub_line: int | None) -> ItemData:
 
     if len(name) > 200:
         raise fail("name is longer than 200 characters")
+    if problem := name_problem(name):
+        raise fail(problem)
     if (where := _non_finite_number(raw)) is not None:
         # YAML's .inf and .nan: JSON (and so PostgreSQL's jsonb) has no such numbers.
         raise fail(f"{where} is .inf or .nan, which a landscape value cannot be")

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import unicodedata
 from urllib.parse import urlsplit
 
 from django.core.exceptions import ValidationError
@@ -143,3 +144,21 @@ def validate_url_list(value, *, key: str) -> None:
             ) from exc
         if not item.get(key):
             raise ValidationError(f"Item {position} has no {key}.", code="invalid")
+
+
+# Control, format (zero-width space and joiners, bidi overrides, BOM), private-use,
+# surrogate, unassigned, and line/paragraph separator code points.
+_INVISIBLE_CATEGORIES = {"Cc", "Cf", "Co", "Cs", "Cn", "Zl", "Zp"}
+
+
+def validate_entry_name(value) -> None:
+    """An entry's name shows what it is: no character that is invisible or moves text."""
+    if not isinstance(value, str):
+        return
+    for char in value:
+        if unicodedata.category(char) in _INVISIBLE_CATEGORIES:
+            raise ValidationError(
+                f"The name contains the invisible or control character U+{ord(char):04X} "
+                f"({unicodedata.name(char, 'unnamed')}); names may not hide characters.",
+                code="invisible_character",
+            )

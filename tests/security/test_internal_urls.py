@@ -125,14 +125,14 @@ def test_the_api_refuses_a_new_entry_on_an_internal_host(client, world):
             {
                 "name": "Gamma",
                 "category": "training-general",
-                "homepage_url": "http://2130706433/",
+                "homepage_url": "http://10.0.0.1/",
             }
         ),
         content_type="application/json",
         **world["actors"]["other"].auth,
     )
     assert response.status_code == 400
-    assert "homepage_url" in response.json()
+    assert "public address" in response.json()["homepage_url"][0]
     assert not Project.objects.filter(name="Gamma").exists()
 
 
