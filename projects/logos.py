@@ -121,7 +121,8 @@ _EVENT_HANDLER = re.compile(r"^on[a-z]+$", re.IGNORECASE)
 # CSS: what may appear once escapes are decoded.
 _CSS_ESCAPE = re.compile(r"\\(?:([0-9a-fA-F]{1,6})[ \t\n\r\f]?|(\r\n|[\n\r\f])|(.))", re.DOTALL)
 _CSS_COMMENT = re.compile(r"/\*.*?(\*/|$)", re.DOTALL)
-_CSS_FUNCTION = re.compile(r"([-a-zA-Z_][-\w]*)\s*\(")
+# A function token is a name directly followed by "(" (CSS Syntax 3): "and (" is none.
+_CSS_FUNCTION = re.compile(r"([-a-zA-Z_][-\w]*)\(")
 _CSS_AT_RULE = re.compile(r"@([-a-zA-Z_][-\w]*)")
 _CSS_URL = re.compile(r"url\(\s*(['\"]?)\s*(.*?)\s*\1\s*(\)|$)", re.IGNORECASE | re.DOTALL)
 ALLOWED_CSS_AT_RULES = {"media", "keyframes", "-webkit-keyframes", "supports", "charset"}
