@@ -16,7 +16,6 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import ISO_8601, serializers
 from rest_framework.settings import api_settings
 
-from projects.landscape_yml import normalize_repo_url
 from projects.models import (
     Category,
     Finding,
@@ -702,15 +701,11 @@ class ProjectWriteSerializer(serializers.ModelSerializer):
         fields = [*SUBMISSION_FIELDS, *STAFF_ONLY_FIELDS]
 
     def validate_repo_url(self, value: str | None) -> str | None:
-        if not value:
-            return None
-        normalized = normalize_repo_url(value)
-        others = Project.objects.filter(repo_url=normalized)
-        if self.instance is not None:
-            others = others.exclude(pk=self.instance.pk)
-        if others.exists():
-            raise serializers.ValidationError("Another entry already lists this repository.")
-        return normalized
+        from projects.services import project_repo_url_clean
+
+        return project_repo_url_clean(
+            repo_url=value, exclude_pk=self.instance.pk if self.instance is not None else None
+        )
 
     def validate_maturity(self, value: str) -> str:
         return "" if value == "none" else value

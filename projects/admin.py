@@ -26,6 +26,7 @@ from projects.models import (
     Project,
     Publication,
     RepositoryStatus,
+    Review,
     SecondaryCategory,
     Snapshot,
 )
@@ -36,6 +37,7 @@ from projects.permissions import (
     is_moderator,
 )
 from projects.tasks import enqueue_refresh
+from projects.validators import validate_url_list
 
 
 class ModeratorOnlyAdmin(admin.ModelAdmin):
@@ -180,6 +182,23 @@ class ProjectForm(forms.ModelForm):
         model = Project
         fields = "__all__"  # noqa: DJ007 - the admin narrows the fields per user
 
+    def clean_repo_url(self):
+        from projects.services import project_repo_url_clean
+
+        return project_repo_url_clean(
+            repo_url=self.cleaned_data.get("repo_url"), exclude_pk=self.instance.pk
+        )
+
+    def clean_other_links(self):
+        value = self.cleaned_data.get("other_links")
+        validate_url_list(value, key="url")
+        return value
+
+    def clean_additional_repos(self):
+        value = self.cleaned_data.get("additional_repos")
+        validate_url_list(value, key="repo_url")
+        return value
+
     def clean_logo(self):
         logo = self.cleaned_data.get("logo")
         if logo and hasattr(logo, "read") and "logo" in self.changed_data:
@@ -192,7 +211,7 @@ class ProjectForm(forms.ModelForm):
             data = logo.read()
             logo.seek(0)
             try:
-                logo_kind(data)
+                logo_kind(data, name=logo.name)
             except LogoError as exc:
                 raise forms.ValidationError(f"This logo is refused: {exc}.") from exc
         return logo
@@ -585,12 +604,13 @@ class ClaimAdmin(ModeratorOnlyAdmin):
 class ChangeRequestAdmin(admin.ModelAdmin):
     """The moderation queue; maintainers see their own submissions, read-only."""
 
-    list_display = ("project", "kind", "state", "summary", "submitted_by", "created")
+    list_display = ("project", "kind", "state", "summary", "warnings", "submitted_by", "created")
     list_filter = ("state", "kind")
     search_fields = ("project__name",)
     readonly_fields = (
         "project",
         "kind",
+        "warnings",
         "diff",
         "submitted_by",
         "reviewed_by",
@@ -630,6 +650,27 @@ class ChangeRequestAdmin(admin.ModelAdmin):
     @admin.display(description="change")
     def summary(self, obj):
         return ", ".join(obj.changes) if obj.kind == ChangeRequest.Kind.CHANGE else "new entry"
+
+    @admin.display(description="warnings")
+    def warnings(self, obj):
+        """Lookalike names, for the reviewer to judge before approving."""
+        from projects.selectors import entry_name_warnings
+
+        if obj.state != Review.PENDING:
+            return ""
+        if obj.kind == ChangeRequest.Kind.NEW:
+            name = obj.project.name
+        elif isinstance(obj.changes.get("name"), str):
+            name = obj.changes["name"]
+        else:
+            return ""
+        found = entry_name_warnings(name=name, exclude_pk=obj.project_id)
+        if not found:
+            return ""
+        return format_html(
+            '<ul class="errorlist lookalike-warning">{}</ul>',
+            format_html_join("", "<li>&#9888; {}</li>", ((w,) for w in found)),
+        )
 
     @admin.display(description="diff")
     def diff(self, obj):

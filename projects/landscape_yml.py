@@ -147,17 +147,36 @@ def _line(obj: Any) -> int | None:
 # --- URL helpers -------------------------------------------------------------------------
 
 
-def is_http_url(value: Any) -> bool:
+def url_problem(value: Any) -> str | None:
+    """Why ``value`` is no URL an entry may link to (the model fields' rule), or None."""
+    from django.core.exceptions import ValidationError
+
+    from projects.validators import validate_public_url
+
     if not isinstance(value, str) or not value.strip():
-        return False
-    parts = urlsplit(value.strip())
-    return (
-        parts.scheme in ("http", "https")
-        and bool(parts.hostname)
-        and parts.username is None
-        and parts.password is None
-        and not any(c.isspace() for c in value.strip())
-    )
+        return "an http(s) URL is required"
+    try:
+        validate_public_url(value.strip())
+    except ValidationError as exc:
+        return exc.messages[0]
+    return None
+
+
+def name_problem(name: str) -> str | None:
+    """Why ``name`` cannot name an entry (the model field's rule), or None."""
+    from django.core.exceptions import ValidationError
+
+    from projects.validators import validate_entry_name
+
+    try:
+        validate_entry_name(name)
+    except ValidationError as exc:
+        return exc.messages[0]
+    return None
+
+
+def is_http_url(value: Any) -> bool:
+    return url_problem(value) is None
 
 
 def normalize_repo_url(url: str) -> str:
@@ -167,6 +186,14 @@ def normalize_repo_url(url: str) -> str:
     if path.endswith(".git"):
         path = path[: -len(".git")]
     return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), path, parts.query, ""))
+
+
+def repository_key(url: str) -> str:
+    """What every URL of one repository shares: its normal form without case, ``www.``
+    or the difference between http and https (forges answer both, and GitHub and GitLab
+    read owner and name without case). Two entries with one key list one repository."""
+    rest = normalize_repo_url(url).lower().partition("://")[2]
+    return "https://" + rest.removeprefix("www.")
 
 
 # --- Parsing -------------------------------------------------------------------------------
@@ -265,6 +292,8 @@ def _parse_item(raw: Any, sub_path: str, sub_line: int | None) -> ItemData:
 
     if len(name) > 200:
         raise fail("name is longer than 200 characters")
+    if problem := name_problem(name):
+        raise fail(problem)
     if (where := _non_finite_number(raw)) is not None:
         # YAML's .inf and .nan: JSON (and so PostgreSQL's jsonb) has no such numbers.
         raise fail(f"{where} is .inf or .nan, which a landscape value cannot be")
@@ -276,8 +305,11 @@ def _parse_item(raw: Any, sub_path: str, sub_line: int | None) -> ItemData:
             continue
         if not isinstance(value, str):
             raise fail(f"{key} must be text, found {type(value).__name__}")
-        if not is_http_url(value):
-            raise fail(f"{key} must be an http(s) URL without credentials, found {value!r}")
+        if problem := url_problem(value):
+            raise fail(
+                f"{key} must be an http(s) URL without credentials to a public host, found "
+                f"{value!r} ({problem})"
+            )
         if len(value.strip()) > 500:
             raise fail(f"{key} is longer than 500 characters")
 
@@ -305,7 +337,7 @@ def _parse_item(raw: Any, sub_path: str, sub_line: int | None) -> ItemData:
             raise fail("additional_repos must be a list")
         for repo in additional_repos:
             if not isinstance(repo, dict) or not is_http_url(repo.get("repo_url")):
-                raise fail("each additional_repos entry needs an http(s) repo_url")
+                raise fail("each additional_repos entry needs an http(s) repo_url on a public host")
 
     organization = raw.get("organization")
     if "organization" in raw and (
@@ -334,10 +366,15 @@ def _parse_item(raw: Any, sub_path: str, sub_line: int | None) -> ItemData:
         isinstance(o, dict) and is_http_url(o.get("url")) for o in other_links
     )
     if other_links is not None and not links_ok:
-        raise fail("extra.other_links must be a list of {name, url} with http(s) URLs")
+        raise fail(
+            "extra.other_links must be a list of {name, url} with http(s) URLs to public hosts"
+        )
     for key, value in item_extra.items():
-        if key.endswith("_url") and value not in (None, "") and not is_http_url(value):
-            raise fail(f"extra.{key} must be an http(s) URL without credentials, found {value!r}")
+        if key.endswith("_url") and value not in (None, "") and (problem := url_problem(value)):
+            raise fail(
+                f"extra.{key} must be an http(s) URL without credentials to a public host, "
+                f"found {value!r} ({problem})"
+            )
     if len(str(item_extra.get("documentation_url") or "")) > 500:
         raise fail("extra.documentation_url is longer than 500 characters")
     if isinstance(logo, str) and len(logo) > 90:

@@ -15,7 +15,7 @@ from django.urls import reverse
 from simple_history.models import HistoricalRecords
 
 from projects.disclosure import public_error
-from projects.validators import validate_public_url
+from projects.validators import validate_entry_name, validate_public_url
 
 
 class Category(models.Model):
@@ -99,7 +99,7 @@ class ProjectQuerySet(models.QuerySet):
 class Project(models.Model):
     """One entry: an ecosystem project, a foundation-hosted project or a member organization."""
 
-    name = models.CharField(max_length=200, unique=True)
+    name = models.CharField(max_length=200, unique=True, validators=[validate_entry_name])
     slug = models.SlugField(max_length=220, unique=True)
     description = models.TextField(blank=True)
     homepage_url = models.URLField(max_length=500, validators=[validate_public_url])

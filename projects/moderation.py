@@ -302,6 +302,15 @@ def submission_create(*, user, values: dict[str, Any]) -> Project:
         raise ModerationError("a new entry needs a name")
     if Project.objects.filter(name__iexact=name).exists():
         raise ModerationError(f"an entry named {name!r} already exists")
+    if values.get("repo_url"):
+        from django.core.exceptions import ValidationError
+
+        from projects.services import project_repo_url_clean
+
+        try:
+            values["repo_url"] = project_repo_url_clean(repo_url=values["repo_url"])
+        except ValidationError as exc:
+            raise ModerationError(exc.messages[0]) from exc
     category = values.pop("category", None)
     if not isinstance(category, Category):
         category = Category.objects.filter(slug=category, parent__isnull=False).first()

@@ -9,20 +9,21 @@ from pathlib import PurePosixPath
 from typing import Any, NamedTuple
 
 from django.conf import settings
-from django.db.models import BooleanField, Count, F, Func, OuterRef, Prefetch, Q, Window
+from django.db.models import BooleanField, Count, F, Func, OuterRef, Prefetch, Q, Value, Window
 from django.db.models.fields.files import FieldFile
 from django.db.models.functions import (
     Coalesce,
     ExtractYear,
     JSONObject,
     Lower,
+    Replace,
     RowNumber,
     TruncDate,
 )
 from django.utils import timezone
 
 from projects.disclosure import public_error
-from projects.landscape_yml import dump_landscape, join_item
+from projects.landscape_yml import dump_landscape, join_item, repository_key
 from projects.models import (
     Category,
     Finding,
@@ -1143,3 +1144,61 @@ def feed_entries(limit: int = 50) -> list[Project]:
     return list(
         Project.objects.published().select_related("category__parent").order_by("-updated")[:limit]
     )
+
+
+# --- Duplicates and lookalikes (issue 19) --------------------------------------------------
+
+
+def project_with_same_repository(*, repo_url: str, exclude_pk: int | None = None) -> Project | None:
+    """The entry that already lists ``repo_url``'s repository under any spelling that
+    projects.landscape_yml.repository_key folds together, or None."""
+    # Stored URLs are already normalize_repo_url'd; fold the rest of the key in SQL so
+    # that entries saved with http:// or www. are found too.
+    stored_key = Lower(
+        Replace(
+            Replace(F("repo_url"), Value("http://"), Value("https://")),
+            Value("://www."),
+            Value("://"),
+        )
+    )
+    found = Project.objects.annotate(repo_key=stored_key).filter(repo_key=repository_key(repo_url))
+    if exclude_pk is not None:
+        found = found.exclude(pk=exclude_pk)
+    return found.order_by("pk").first()
+
+
+def _latin_skeleton(name: str) -> str:
+    """``name`` as it looks: letters of other scripts drawn like Latin ones replaced by
+    them (UTS #39's confusables, from confusable-homoglyphs), compatibility forms folded."""
+    import unicodedata
+
+    from confusable_homoglyphs import confusables
+
+    replaced = {}
+    for found in confusables.is_confusable(name, greedy=True, preferred_aliases=["latin"]) or []:
+        latin = [h["c"] for h in found["homoglyphs"] if "LATIN" in h["n"]]
+        if latin:
+            replaced[found["character"]] = latin[0]
+    return unicodedata.normalize("NFKC", "".join(replaced.get(c, c) for c in name)).casefold()
+
+
+def entry_name_warnings(*, name: str, exclude_pk: int | None = None) -> list[str]:
+    """What a reviewer should know about a proposed entry name: letters of several
+    scripts in one word, and an existing entry it can be mistaken for."""
+    from confusable_homoglyphs import categories
+
+    warnings = []
+    scripts = sorted(categories.unique_aliases(name) - {"COMMON", "INHERITED"})
+    if len(scripts) > 1:
+        warnings.append(f"the name {name!r} mixes {' and '.join(scripts)} letters")
+    skeleton = _latin_skeleton(name)
+    if skeleton != name.casefold():
+        others = Project.objects.filter(name__iexact=skeleton)
+        if exclude_pk is not None:
+            others = others.exclude(pk=exclude_pk)
+        for other in others[:5]:
+            warnings.append(
+                f"the name {name!r} looks like the existing entry {other.name!r} "
+                f"({other.slug}) but is spelled with other characters"
+            )
+    return warnings

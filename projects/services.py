@@ -78,7 +78,7 @@ def _read_logos(categories: list[CategoryData], logos_dir: Path) -> dict[str, by
                         line=item.line,
                     )
                 try:
-                    logo_kind(data)
+                    logo_kind(data, name=name)
                 except LogoError as exc:
                     raise LandscapeFormatError(
                         f"logo {name!r} refused: {exc}", path=item.path, line=item.line
@@ -476,6 +476,28 @@ def _clean_values(data: dict[str, Any]) -> dict[str, Any]:
         if key in values and values[key] is None:
             values[key] = ""
     return values
+
+
+def project_repo_url_clean(*, repo_url: str | None, exclude_pk: int | None = None) -> str | None:
+    """``repo_url`` in its normal form, or ValidationError naming the entry that already
+    lists the same repository (spelled with other case, www., .git, a trailing slash,
+    http or https): the API, /submit/ and the admin refuse a duplicate with this."""
+    from django.core.exceptions import ValidationError
+
+    from projects.landscape_yml import normalize_repo_url
+    from projects.selectors import project_with_same_repository
+
+    if not repo_url:
+        return None
+    normalized = normalize_repo_url(repo_url)
+    existing = project_with_same_repository(repo_url=normalized, exclude_pk=exclude_pk)
+    if existing is not None:
+        raise ValidationError(
+            f"The entry {existing.name!r} ({existing.slug}) already lists this repository "
+            f"as {existing.repo_url}.",
+            code="duplicate_repository",
+        )
+    return normalized
 
 
 def _next_position(category: Category) -> int:

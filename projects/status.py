@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.cache import cache
+from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
@@ -42,6 +43,7 @@ from projects.sources.gitlab import GitLabClient
 from projects.sources.http import fetch, make_client
 from projects.sources.links import LinkChecker, network_canary
 from projects.sources.pypi import PyPIClient, package_name_from_urls
+from projects.validators import validate_public_url
 
 logger = logging.getLogger(__name__)
 
@@ -776,6 +778,13 @@ def finding_apply(*, finding: Finding, user, note: str = "") -> Finding:
             value = suggestion.get("value") or ""
             if field_name == "repo_url":
                 value = normalize_repo_url(value)
+            try:
+                validate_public_url(value)
+            except ValidationError as exc:
+                # A redirect may lead anywhere; the listing takes only what a person could save.
+                raise FindingNotApplicable(
+                    f"the suggested {field_name} {value!r} is refused: {exc.messages[0]}"
+                ) from exc
             old = getattr(project, field_name)
             setattr(project, field_name, value)
             done = f"{field_name} changed from {old} to {value}"

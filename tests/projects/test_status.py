@@ -462,9 +462,18 @@ def test_a_permanent_redirect_suggests_the_new_url(fake_links, make_project):
     finding = project.findings.get(state="open")
     assert finding.kind == "link_redirected"
     assert finding.suggestion["value"] == target
+    # The fake answers on 127.0.0.1, which no entry may link to (issue 19): the finding
+    # stays open; the same suggestion with a public address is applied.
+    with pytest.raises(status.FindingNotApplicable, match="public address"):
+        status.finding_apply(finding=finding, user=None)
+    project.refresh_from_db()
+    assert project.homepage_url == old
+    Finding.objects.filter(pk=finding.pk).update(
+        suggestion={**finding.suggestion, "value": "https://new-home.example/"}
+    )
     status.finding_apply(finding=finding, user=None)
     project.refresh_from_db()
-    assert project.homepage_url == target
+    assert project.homepage_url == "https://new-home.example/"
 
 
 def test_an_organization_page_as_repo_url_is_checked_as_a_link(fake_links, make_project):

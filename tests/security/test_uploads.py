@@ -70,6 +70,40 @@ REFUSED = {
     "executable": ("logo.gif", b"MZ\x90\x00\x03\x00\x00\x00" + b"\x00" * 64),
     "not-svg-root": ("logo.svg", b'<?xml version="1.0"?><html><body>hi</body></html>'),
     "truncated-svg": ("logo.svg", b'<svg xmlns="http://www.w3.org/2000/svg"><rect'),
+    # Issue 19: what the deny-list let through, inert only behind /media/'s CSP.
+    "png-named-svg": ("logo.svg", PNG),
+    "gif-named-svg": ("logo.svg", b"GIF89a\x01\x00\x01\x00\x00\x00\x00;"),
+    "set-href": (
+        "logo.svg",
+        SVG.format('<g><set attributeName="href" to="javascript:alert(1)"/></g>').encode(),
+    ),
+    "animate-onclick": (
+        "logo.svg",
+        SVG.format('<rect><animate attributeName="onclick" values="alert(1)"/></rect>').encode(),
+    ),
+    "xml-stylesheet": (
+        "logo.svg",
+        b'<?xml-stylesheet href="https://evil.example/a.css"?>'
+        + SVG.format('<rect width="1"/>').encode(),
+    ),
+    "css-escaped-import": (
+        "logo.svg",
+        SVG.format("<style>@\\69mport 'https://evil.example/a.css';</style>").encode(),
+    ),
+    "css-escaped-url": (
+        "logo.svg",
+        SVG.format('<rect style="fill:\\75rl(https://evil.example/p)"/>').encode(),
+    ),
+    "image-set": (
+        "logo.svg",
+        SVG.format("<rect style=\"fill:image-set('https://evil.example/a.png' 1x)\"/>").encode(),
+    ),
+    "fill-url": ("logo.svg", SVG.format('<rect fill="url(https://evil.example/p#g)"/>').encode()),
+    "filter-url": (
+        "logo.svg",
+        SVG.format('<rect filter="url(https://evil.example/f#f)"/>').encode(),
+    ),
+    "mask-url": ("logo.svg", SVG.format('<rect mask="url(https://evil.example/m#m)"/>').encode()),
 }
 
 
