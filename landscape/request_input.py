@@ -16,6 +16,7 @@ stack in the parser. Here they are a 400 that names the parameter, once for ever
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import unquote_to_bytes
@@ -23,6 +24,7 @@ from urllib.parse import unquote_to_bytes
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
+_UNDECODED = re.compile(r"%[89A-Fa-f][0-9A-Fa-f]")
 # Longer names are cut in the message: it names the parameter, it does not echo a payload.
 _NAME_SHOWN = 80
 
@@ -95,8 +97,13 @@ def _urlencoded_problem(raw: bytes, *, what: str) -> str | None:
 def request_problem(request: HttpRequest) -> str | None:
     """The first value of the request no view can use, named, or None."""
     meta = request.META
-    if problem := _value_problem(meta.get("PATH_INFO", "")):
+    # Django has decoded the path already, keeping each byte that is not UTF-8 as its
+    # percent escape (a lone surrogate's bytes too): such an escape left in it is one.
+    path = request.path_info
+    if problem := text_problem(path):
         return f"the path {problem}"
+    if _UNDECODED.search(path):
+        return "the path is not valid UTF-8"
     raw_query = _wsgi_bytes(meta.get("QUERY_STRING", ""))
     if raw_query is None:
         raw_query = meta.get("QUERY_STRING", "").encode("utf-8", "surrogatepass")
