@@ -197,8 +197,8 @@ CELERY_BEAT_SCHEDULE = {
 }
 
 # --- Request bodies ------------------------------------------------------------------------
-# Django's limit on a request body read through request.body / request.POST (and, in
-# api.parsers, on an API JSON body). The GitHub webhook has its own, GITHUB_WEBHOOK_MAX_BYTES.
+# Django's limit on a request body read through request.body / request.POST (the API's
+# bodies too: larger is a 400). The GitHub webhook has its own, GITHUB_WEBHOOK_MAX_BYTES.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=2_621_440)
 # How deep a JSON request body may nest (the API, the webhook); deeper is a 400. GitHub's
 # payloads nest under ten levels, the API's bodies under five.

@@ -208,6 +208,18 @@ def test_utf8_text_passes_everywhere(world):
     assert response.status_code == 404  # no such entry: the path itself was fine
 
 
+def test_json_parse_takes_the_depth_limit_and_refuses_one_more_level():
+    from landscape.request_input import InputError, json_parse
+
+    assert json_parse(b"[" * 5 + b"]" * 5, max_depth=5) == [[[[[]]]]]
+    with pytest.raises(InputError, match="nested deeper than 5 levels"):
+        json_parse(b'{"a":' * 6 + b"1" + b"}" * 6, max_depth=5)
+    with pytest.raises(InputError, match="NaN, which is not a JSON number"):
+        json_parse(b'{"stars": NaN}')
+    with pytest.raises(InputError, match="not valid UTF-8"):
+        json_parse(b'{"name": "\xff"}')
+
+
 # --- The routes, from the URLconf ----------------------------------------------------------
 
 
