@@ -316,8 +316,10 @@ class Names:
 
 
 def names_from(response) -> Names:
-    content_type = response.get("Content-Type", "")
-    body = b"" if getattr(response, "streaming", False) else response.content
+    """The names a page (a 200; None for any other answer) links to or asks for."""
+    content_type = response.get("Content-Type", "") if response is not None else ""
+    streamed = response is None or getattr(response, "streaming", False)
+    body = b"" if streamed else response.content
     names = Names(query=list(COMMON_QUERY), json=["name", "slug", "category", "repository"])
     if "html" in content_type:
         parser = _Names()
@@ -428,9 +430,7 @@ class Walk:
 
     def discover(self, route: Route) -> Names:
         response = self.send(self.client(), "GET", self.path(route))
-        if response.status_code == 200:
-            return names_from(response)
-        return names_from(type("Empty", (), {"get": lambda *_: "", "content": b""})())
+        return names_from(response if response.status_code == 200 else None)
 
     def refused_values(self, client: Client, route: Route, names: Names) -> None:
         """NUL, invalid UTF-8, a lone surrogate: a 400 in the path, a query parameter, a
