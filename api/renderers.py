@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import yaml
 from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.renderers import BaseRenderer
@@ -20,7 +22,10 @@ class _TextRenderer(BaseRenderer):
         return self.render_other(data).encode(self.charset)
 
     def render_other(self, data) -> str:
-        return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
+        # Error bodies hold DRF's ErrorDetail, a str subclass safe_dump refuses (a 405 was a
+        # 500): through JSON they become plain strings, lists and dicts.
+        plain = json.loads(json.dumps(data))
+        return yaml.safe_dump(plain, sort_keys=False, allow_unicode=True)
 
 
 class YAMLRenderer(_TextRenderer):

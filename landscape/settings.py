@@ -68,6 +68,9 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "corsheaders.middleware.CorsMiddleware",
+    # Before anything reads the request: NUL, invalid UTF-8 or a lone surrogate in the path,
+    # a query parameter, a header or a form field is a 400 naming it (landscape.request_input).
+    "landscape.request_input.RequestInputMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Reads without credentials or cookies answered whole, before any session work.
     "projects.web.kept.KeptAnswerMiddleware",
@@ -217,11 +220,26 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
+# --- Request bodies ------------------------------------------------------------------------
+# Django's limit on a request body read through request.body / request.POST (the API's
+# bodies too: larger is a 400). The GitHub webhook has its own, GITHUB_WEBHOOK_MAX_BYTES.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=2_621_440)
+# How deep a JSON request body may nest (the API, the webhook); deeper is a 400. GitHub's
+# payloads nest under ten levels, the API's bodies under five.
+REQUEST_JSON_MAX_DEPTH = env.int("REQUEST_JSON_MAX_DEPTH", default=64)
+
 # --- Outside sources (the workers' clients) ---------------------------------------
 GITHUB_TOKEN = env.str("GITHUB_TOKEN", default="")
 GITHUB_API_URL = env.str("GITHUB_API_URL", default="https://api.github.com")
 GITHUB_GRAPHQL_URL = env.str("GITHUB_GRAPHQL_URL", default="https://api.github.com/graphql")
 GITHUB_WEBHOOK_SECRET = env.str("GITHUB_WEBHOOK_SECRET", default="")
+# The largest webhook body accepted (larger: 413). The hook reads its body itself, so this,
+# not DATA_UPLOAD_MAX_MEMORY_SIZE, is its one limit. GitHub sends at most 25 MB, but the
+# events the hook acts on (push, release, repository) stay far below 5 MB.
+GITHUB_WEBHOOK_MAX_BYTES = env.int("GITHUB_WEBHOOK_MAX_BYTES", default=5 * 1024 * 1024)
+# How long a delivery (its X-GitHub-Delivery id and its signed body) is remembered: a replay
+# within this window is answered 200 and does nothing.
+GITHUB_WEBHOOK_REPLAY_HOURS = env.float("GITHUB_WEBHOOK_REPLAY_HOURS", default=24)
 GITLAB_API_URL = env.str("GITLAB_API_URL", default="https://gitlab.com")
 GITLAB_TOKEN = env.str("GITLAB_TOKEN", default="")
 PYPI_URL = env.str("PYPI_URL", default="https://pypi.org")
@@ -347,6 +365,12 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
+    # JSON through landscape.request_input.json_parse (nesting limit, no NUL, UTF-8 only).
+    "DEFAULT_PARSER_CLASSES": [
+        "api.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_PAGINATION_CLASS": "api.pagination.ProjectPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_THROTTLE_CLASSES": [

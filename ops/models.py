@@ -25,3 +25,14 @@ class PendingTask(models.Model):
 
     def __str__(self) -> str:
         return f"{self.task}{tuple(self.args)!r} (attempts: {self.attempts})"
+
+
+class Delivery(models.Model):
+    """A webhook delivery already acted on, by each of its keys (ops.deliveries): the unique
+    key makes two concurrent identical deliveries do their work once."""
+
+    key = models.CharField(max_length=80, unique=True)
+    received = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return self.key

@@ -696,7 +696,8 @@ def landscape_top(params: ListParams, *, limit: int | None = None):
         .values(tile=JSONObject(**{name: name for name in TILE_FIELDS}))[:limit]
     )
     boxes = Category.objects.order_by().annotate(first=first).values_list("first", flat=True)
-    return [Tile.from_row(row) for box in boxes for row in box], totals
+    # A filter that matches no category id (an unknown slug) makes each box NULL, not [].
+    return [Tile.from_row(row) for box in boxes for row in box or ()], totals
 
 
 def landscape_top_from_entries(params: ListParams, *, limit: int | None = None):

@@ -14,6 +14,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from django.views.decorators.vary import vary_on_headers
 
 from landscape.client_ip import client_ip
+from landscape.request_input import bad_request
 from projects import selectors
 from projects.forms import FilterForm, ReportForm
 from projects.models import Category, Maturity, Project
@@ -29,6 +30,8 @@ from projects.web.reports import create_user_report, report_allowed
 def landscape(request):
     form = FilterForm(request.GET)
     params = form.params()
+    if params.category and not selectors.category_with_descendants(params.category):
+        return bad_request(request, "the query parameter 'category' names no category")
     view = form.view_mode
     # Searching or an explicit sort gives one ranked list; otherwise the landscape layout.
     flat = bool(params.q) or bool(params.sort)
