@@ -112,6 +112,8 @@ def _admin_add(world, **changes) -> dict:
         "secondarycategory_set-INITIAL_FORMS": "0",
         "maintainers-TOTAL_FORMS": "0",
         "maintainers-INITIAL_FORMS": "0",
+        "alternatives_proposed-TOTAL_FORMS": "0",
+        "alternatives_proposed-INITIAL_FORMS": "0",
     }
     data.update(changes)
     return data
