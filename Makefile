@@ -6,6 +6,9 @@ VENV := .venv
 PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# Where `make run` serves: the start of every absolute link the site writes (landscape/site.py),
+# unless the environment says otherwise (a proxy in front, another name).
+SITE_URL ?= http://$(HOST):$(PORT)
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/landscape
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 PYTEST_ARGS ?=
@@ -32,7 +35,8 @@ install-dev: $(VENV)/.installed-dev
 run: install
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo
-	@if [ -n "$$REDIS_URL" ]; then \
+	@export SITE_URL='$(SITE_URL)'; \
+	if [ -n "$$REDIS_URL" ]; then \
 	  echo "REDIS_URL is set: starting a Celery worker and beat beside the web server"; \
 	  $(VENV)/bin/celery -A landscape worker -Q celery,refresh,links --loglevel=INFO --concurrency=2 & \
 	  $(VENV)/bin/celery -A landscape beat --loglevel=INFO --schedule=var/celerybeat-schedule & \

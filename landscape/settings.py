@@ -9,6 +9,7 @@ Redis.
 import os
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
@@ -277,7 +278,22 @@ if EMAIL_URL:
 else:
     EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="landscape@localhost")
+# The site's public address: every absolute link it writes starts with it (landscape/site.py),
+# never with the request's Host or X-Forwarded-Proto, which the client chooses.
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
+_site = urlsplit(SITE_URL)
+if (
+    _site.scheme not in ("http", "https")
+    or not _site.hostname
+    or _site.query
+    or _site.fragment
+    or _site.username is not None
+    or _site.password is not None
+):
+    raise ImproperlyConfigured(
+        "SITE_URL must be the site's public address, http(s)://host[:port][/prefix], without "
+        f"a query, fragment or credentials; it is {SITE_URL!r}."
+    )
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
