@@ -12,8 +12,9 @@ start of its URLs, SITE_URL (landscape.site; never the request's Host), which a 
 may change without writing the bodies again. Each URL is stored as the ``ORIGIN`` marker
 followed by its path, and the reader puts SITE_URL in its place. The paths around the
 slug (the API's, the page's, the badge's, MEDIA_URL) are the ones reverse() gave when this
-was installed (``api_entry_body_paths()``); the reader checks them against today's and serves nothing from bodies if one differs. JSON
-escapes every control character inside strings, so a marker byte can only come from here.
+was installed (``api_entry_body_paths()``); the reader checks them against today's and
+serves nothing from bodies if one differs. JSON escapes every control character inside
+strings, so a marker byte can only come from here.
 ``plain`` is false for an entry whose body could not be written that way (a slug or logo
 path that a URL would escape, links or tags of another shape than the serializer's plain
 case): its pages are served by the serializer.
