@@ -257,7 +257,8 @@ ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
 ACCOUNT_EMAIL_VERIFICATION = "mandatory"
 ACCOUNT_CONFIRM_EMAIL_ON_GET = False
 ACCOUNT_LOGOUT_ON_GET = False
-ACCOUNT_DEFAULT_HTTP_PROTOCOL = "http" if DEBUG else "https"
+# Mail links (confirmation, password reset) start with SITE_URL (landscape/accounts.py).
+ACCOUNT_ADAPTER = "landscape.accounts.AccountAdapter"
 # "Sign in with GitHub" exists only when its OAuth app is configured.
 GITHUB_OAUTH_CLIENT_ID = env.str("GITHUB_OAUTH_CLIENT_ID", default="")
 GITHUB_OAUTH_SECRET = env.str("GITHUB_OAUTH_SECRET", default="")
@@ -294,6 +295,7 @@ if (
         "SITE_URL must be the site's public address, http(s)://host[:port][/prefix], without "
         f"a query, fragment or credentials; it is {SITE_URL!r}."
     )
+ACCOUNT_DEFAULT_HTTP_PROTOCOL = _site.scheme
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
