@@ -6,6 +6,9 @@ VENV := .venv
 PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# Where `make run` serves: the start of every absolute link the site writes (landscape/site.py),
+# unless the environment says otherwise (a proxy in front, another name).
+SITE_URL ?= http://$(HOST):$(PORT)
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/landscape
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 PYTEST_ARGS ?=
@@ -36,7 +39,7 @@ install-dev: $(VENV)/.installed-dev
 # then runs its tasks in threads (no remote control over that broker), as a prefork worker
 # whose children catch the terminal's Ctrl-C mid-task can hang in its shutdown.
 run: install
-	@set -e; var="$${VAR_DIR:-var}"; mkdir -p "$$var"; embedded=""; \
+	@set -e; export SITE_URL='$(SITE_URL)'; var="$${VAR_DIR:-var}"; mkdir -p "$$var"; embedded=""; \
 	given() { [ -n "$${!1}" ] || grep -qs "^$$1=" .env; }; \
 	stop() { kill $$(jobs -p) 2>/dev/null || true; wait || true; \
 	  if [ -n "$$embedded" ]; then $(PY) -m landscape.embedded_db stop; fi; }; \

@@ -21,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.conf import settings
 from django.db import connection
 from django.utils.cache import get_conditional_response, patch_vary_headers
 from django.utils.http import http_date
@@ -82,7 +83,8 @@ def _audience(request) -> str:
 
 def _build(request, parts: tuple, times: list) -> Validators:
     media = getattr(request, "accepted_media_type", "") or ""
-    key = repr((parts, request.get_full_path(), media, _audience(request)))
+    # SITE_URL: every absolute link in the body starts with it (landscape.site).
+    key = repr((parts, request.get_full_path(), media, _audience(request), settings.SITE_URL))
     etag = '"' + hashlib.sha256(key.encode()).hexdigest()[:32] + '"'
     moments = [t for t in (_as_datetime(v) for v in times) if t is not None]
     return Validators(etag=etag, last_modified=max(moments) if moments else None)
@@ -101,7 +103,7 @@ def object_validators(request, project) -> Validators:
 
 
 def _version_etag(version: int, path: str, media: str, audience: str) -> str:
-    key = repr(("version", version, path, media, audience))
+    key = repr(("version", version, path, media, audience, settings.SITE_URL))
     return '"' + hashlib.sha256(key.encode()).hexdigest()[:32] + '"'
 
 

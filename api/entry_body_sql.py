@@ -8,12 +8,13 @@ triggers on every table the representation reads, so no write path (admin, API, 
 workers' ``update()`` calls, history reverts) can leave a body stale.
 
 A body is ProjectSerializer's JSON for the entry, compact, with one thing left open: the
-scheme and host of its URLs, which belong to the request. Each URL is stored as the
-``ORIGIN`` marker followed by its path, and the reader puts the request's scheme and host
-in its place. The paths around the slug (the API's, the page's, the badge's, MEDIA_URL)
-are the ones reverse() gave when this was installed (``api_entry_body_paths()``); the
-reader checks them against today's and serves nothing from bodies if one differs. JSON
-escapes every control character inside strings, so a marker byte can only come from here.
+start of its URLs, SITE_URL (landscape.site; never the request's Host), which a deployment
+may change without writing the bodies again. Each URL is stored as the ``ORIGIN`` marker
+followed by its path, and the reader puts SITE_URL in its place. The paths around the
+slug (the API's, the page's, the badge's, MEDIA_URL) are the ones reverse() gave when this
+was installed (``api_entry_body_paths()``); the reader checks them against today's and
+serves nothing from bodies if one differs. JSON escapes every control character inside
+strings, so a marker byte can only come from here.
 ``plain`` is false for an entry whose body could not be written that way (a slug or logo
 path that a URL would escape, links or tags of another shape than the serializer's plain
 case): its pages are served by the serializer.
@@ -28,7 +29,7 @@ import re
 from api.entry_sql import _iso_utc
 from landscape.postgresql import ALL_EVENTS, drop_triggers, statement_triggers
 
-# Where a stored body's URLs start: the reader puts the request's scheme and host there.
+# Where a stored body's URLs start: the reader puts SITE_URL there.
 ORIGIN = b"\x01"
 # Paths (and an absolute MEDIA_URL) whose characters need no escaping in SQL, in JSON or in
 # a URL; anything else is not baked into bodies (none is served from them).
@@ -419,8 +420,8 @@ TRIGGERS = "".join(statement_triggers(*trigger) for trigger in _TRIGGERS)
 
 
 def url_paths() -> list[str] | None:
-    """What an entry's URLs hold around its slug today, as a request's absolute URLs put
-    them after the scheme and host: the API's before and after, the page's, the badge's,
+    """What an entry's URLs hold around its slug today, as absolute URLs put them after
+    SITE_URL: the API's before and after, the page's, the badge's,
     then MEDIA_URL (before a logo's name). None when one is not a plain path."""
     from api.serializers import _LOGO_STORAGE, _SLUG_PLACEHOLDER, ProjectRepresentation
 

@@ -6,6 +6,7 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 
 from api import seek
+from landscape.site import SiteAddressed
 from projects.selectors import facet_table_count, landscape_page_ids, listing_page_ids
 
 
@@ -28,6 +29,7 @@ class ProjectPagination(PageNumberPagination):
     _after: str | None = None
 
     def paginate_queryset(self, queryset, request, view=None):
+        request = SiteAddressed(request)
         facets = getattr(view, "facet_params", None)
         params = facets(request) if facets is not None else None
         self._known_count = facet_table_count(params) if params is not None else None
@@ -90,7 +92,7 @@ class ProjectPagination(PageNumberPagination):
         paginator = _CountedPaginator([], size, known_count=count)
         if number > paginator.num_pages:
             return None
-        self.request, self.page = request, Page([], number, paginator)
+        self.request, self.page = SiteAddressed(request), Page([], number, paginator)
         return self.get_next_link(), self.get_previous_link()
 
     def _serve(self, request, page: Page) -> list:

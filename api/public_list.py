@@ -80,16 +80,16 @@ def _json_text(value: str | None) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-# The request's scheme and host as bodies hold them, by what the URLs depend on: the scheme
-# and host, the script prefix, the URLconf and MEDIA_URL (a few keys in practice; cleared
-# if it ever grows). None: the paths baked into the bodies are not today's.
+# SITE_URL as bodies hold it, by what the URLs depend on: SITE_URL, the script prefix, the
+# URLconf and MEDIA_URL (one key in practice; cleared if it ever grows), never the request's
+# Host. None: the paths baked into the bodies are not today's.
 _ORIGINS: dict[tuple, bytes | None] = {}
 
 
 def _origin(request) -> bytes | None:
-    """What the ORIGIN marker of a stored body stands for in this request, JSON-escaped."""
+    """What the ORIGIN marker of a stored body stands for (SITE_URL), JSON-escaped."""
     key = (
-        request.build_absolute_uri("/"),
+        settings.SITE_URL,
         get_script_prefix(),
         getattr(request, "urlconf", None) or settings.ROOT_URLCONF,
         settings.MEDIA_URL,
@@ -107,8 +107,8 @@ def _checked_origin(request) -> bytes | None:
     baked = baked_url_paths()
     if baked is None or None in baked:
         return None
-    origin = request.build_absolute_uri("/")[:-1]
     urls = ProjectRepresentation(request)
+    origin = urls.origin
     logo = urls.absolute(_LOGO_STORAGE.url(_SLUG_PLACEHOLDER))
     logo_start, found, logo_end = logo.rpartition(_SLUG_PLACEHOLDER)
     current = [*(urls.url_parts or ()), *(urls.html_url_parts or ())]

@@ -9,13 +9,14 @@ from enum import Enum
 from typing import NamedTuple
 
 from django.conf import settings
-from django.urls import NoReverseMatch, reverse
+from django.urls import NoReverseMatch, get_script_prefix, reverse
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import ISO_8601, serializers
 from rest_framework.settings import api_settings
 
+from landscape.site import site_url
 from projects.models import (
     Category,
     Finding,
@@ -34,9 +35,11 @@ HTTP_URL = validate_public_url
 
 
 def _absolute(request, path: str | None) -> str | None:
+    """``path`` as an absolute URL under SITE_URL for a request's answer (never from its
+    Host: landscape.site), as it is without one."""
     if not path:
         return None
-    return request.build_absolute_uri(path) if request is not None else path
+    return site_url(path) if request is not None else path
 
 
 # --- Reads ----------------------------------------------------------------------------------
@@ -234,11 +237,11 @@ class ProjectSerializer(serializers.ModelSerializer):
 # most of a list's time. tests/api/test_representation.py compares the two on every entry of
 # the fixture data, so that they cannot drift apart.
 
-# Slugs that reverse() and build_absolute_uri() copy into a URL unchanged (the `slug` path
+# Slugs that reverse() and site_url() copy into a URL unchanged (the `slug` path
 # converter's characters): these are put into a URL computed once per request. Any other
 # slug takes the serializer's own path (and fails the same way where it fails).
 _PLAIN_SLUG = re.compile(r"[-a-zA-Z0-9_]+")
-# Paths that build_absolute_uri() appends to the scheme and host unchanged.
+# Paths that site_url() appends to SITE_URL unchanged (under the script prefix "/").
 _PLAIN_PATH = re.compile(r"/[-a-zA-Z0-9_./~]*")
 _SLUG_PLACEHOLDER = "zq0slug0placeholder0qz"
 
@@ -287,8 +290,9 @@ class ProjectRepresentation:
         self.choices = _choice_maps()
         self.iso_dates = str(api_settings.DATETIME_FORMAT).lower() == ISO_8601
         self.tz = timezone.get_current_timezone() if settings.USE_TZ else None
-        # The scheme and host as build_absolute_uri() writes them (IRI-escaped).
-        self.origin = request.build_absolute_uri("/")[:-1] if request is not None else None
+        # SITE_URL as site_url() writes it (IRI-escaped); the request's own Host never.
+        self.origin = site_url("/")[:-1] if request is not None else None
+        self.plain_prefix = get_script_prefix() == "/"
         placeholder = Project(slug=_SLUG_PLACEHOLDER)
         self.url_parts = self._split(reverse("api:project-detail", args=[_SLUG_PLACEHOLDER]))
         self.html_url_parts = self._split(placeholder.get_absolute_url())
@@ -309,14 +313,9 @@ class ProjectRepresentation:
             return None
         if self.request is None:
             return path
-        if (
-            _PLAIN_PATH.fullmatch(path)
-            and not path.startswith("//")
-            and "/./" not in path
-            and "/../" not in path
-        ):
+        if self.plain_prefix and _PLAIN_PATH.fullmatch(path) and not path.startswith("//"):
             return self.origin + path
-        return self.request.build_absolute_uri(path)
+        return site_url(path)
 
     def datetime(self, value):
         """DateTimeField.to_representation (ISO 8601 in the current time zone)."""

@@ -1,13 +1,23 @@
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
-from rest_framework.routers import DefaultRouter
+from rest_framework.routers import APIRootView, DefaultRouter
 
 from api import views
 from api.docs import RedocView, redoc_bundle
+from landscape.site import SiteAddressed
 
 app_name = "api"
 
+
+class SiteRootView(APIRootView):
+    """The API's root: its links start with SITE_URL, not the request's Host."""
+
+    def get(self, request, *args, **kwargs):
+        return super().get(SiteAddressed(request), *args, **kwargs)
+
+
 router = DefaultRouter()
+router.APIRootView = SiteRootView
 router.include_format_suffixes = False
 router.register("projects", views.ProjectViewSet, basename="project")
 router.register("findings", views.FindingViewSet, basename="finding")

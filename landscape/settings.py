@@ -8,6 +8,7 @@ under ``var/``); with neither, an in-memory cache and tasks run eagerly in proce
 """
 
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
@@ -300,13 +301,13 @@ LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "account-home"
 ACCOUNT_LOGIN_METHODS = {"email"}
 # User names are public (a maintainer without a full name is shown by it): none from emails;
-# allauth's rate limits count by landscape.client_ip like every other limit.
+# allauth's rate limits count by landscape.client_ip like every other limit; its mail links
+# (confirmation, password reset) start with SITE_URL.
 ACCOUNT_ADAPTER = "projects.account_adapter.AccountAdapter"
 ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
 ACCOUNT_EMAIL_VERIFICATION = "mandatory"
 ACCOUNT_CONFIRM_EMAIL_ON_GET = False
 ACCOUNT_LOGOUT_ON_GET = False
-ACCOUNT_DEFAULT_HTTP_PROTOCOL = "http" if DEBUG else "https"
 # "Sign in with GitHub" exists only when its OAuth app is configured.
 GITHUB_OAUTH_CLIENT_ID = env.str("GITHUB_OAUTH_CLIENT_ID", default="")
 GITHUB_OAUTH_SECRET = env.str("GITHUB_OAUTH_SECRET", default="")
@@ -327,7 +328,23 @@ if EMAIL_URL:
 else:
     EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="landscape@localhost")
+# The site's public address: every absolute link it writes starts with it (landscape/site.py),
+# never with the request's Host or X-Forwarded-Proto, which the client chooses.
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
+_site = urlsplit(SITE_URL)
+if (
+    _site.scheme not in ("http", "https")
+    or not _site.hostname
+    or _site.query
+    or _site.fragment
+    or _site.username is not None
+    or _site.password is not None
+):
+    raise ImproperlyConfigured(
+        "SITE_URL must be the site's public address, http(s)://host[:port][/prefix], without "
+        f"a query, fragment or credentials; it is {SITE_URL!r}."
+    )
+ACCOUNT_DEFAULT_HTTP_PROTOCOL = _site.scheme
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

@@ -17,6 +17,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
 
+from landscape.site import site_url
 from projects.models import (
     Category,
     ChangeRequest,
@@ -51,10 +52,6 @@ def _mail_after_commit(*, to: str | None, subject: str, body: str) -> None:
     transaction.on_commit(
         lambda: send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [to], fail_silently=False)
     )
-
-
-def _absolute(path: str) -> str:
-    return settings.SITE_URL.rstrip("/") + path
 
 
 # --- The Maintainers group ---------------------------------------------------------------
@@ -128,7 +125,7 @@ def claim_approve(*, claim: Claim, reviewer, by_repository: bool = False) -> Cla
                 f"Your claim on {claim.project.name} was approved"
                 f"{' (your GitHub login is listed in the repository)' if by_repository else ''}.\n"
                 "Edit the listing: "
-                f"{_absolute(reverse('admin:projects_project_change', args=[claim.project.pk]))}\n"
+                f"{site_url(reverse('admin:projects_project_change', args=[claim.project.pk]))}\n"
             ),
         )
     logger.info("claim %s approved (%s)", claim.pk, "repository" if by_repository else reviewer)
@@ -452,7 +449,7 @@ def findings_digest_send(*, now=None) -> int:
                 subject=f"{len(lines)} new finding{'s' if len(lines) != 1 else ''} on your entries",
                 body="The status checker found:\n"
                 + "\n".join(lines)
-                + f"\n\nSee them on your account page: {_absolute(reverse('account-home'))}\n",
+                + f"\n\nSee them on your account page: {site_url(reverse('account-home'))}\n",
             )
         sent += 1
     return sent

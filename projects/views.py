@@ -15,6 +15,7 @@ from django.views.decorators.vary import vary_on_headers
 
 from landscape.client_ip import client_ip
 from landscape.request_input import bad_request
+from landscape.site import site_url
 from projects import selectors
 from projects.forms import FilterForm, ReportForm
 from projects.models import Category, Maturity, Project
@@ -100,6 +101,7 @@ def project_detail(request, slug: str):
         "links": page.links,
         "findings": page.findings,
         "can_edit": selectors.can_edit_listing(request.user, page.maintainers),
+        "badge_url": site_url(reverse("projects:badge", args=[page.project.slug])),
         "params": selectors.ListParams(),
     }
     return render(request, "projects/detail.html", context)
@@ -218,12 +220,18 @@ def embed(request, slug: str):
 
 
 class LatestEntriesFeed(Feed):
+    """Its links (and so the feed's and entries' ids) are absolute under SITE_URL: the
+    syndication framework would otherwise put the request's Host in front of them."""
+
     feed_type = PlainTextAtom1Feed
     title = "PyTorch Landscape: new and changed listings"
     subtitle = "Entries added to or changed in the directory of the PyTorch ecosystem."
 
     def link(self):
-        return reverse("projects:landscape")
+        return site_url(reverse("projects:landscape"))
+
+    def feed_url(self):
+        return site_url(reverse("projects:feed"))
 
     def items(self):
         return selectors.feed_entries()
@@ -236,7 +244,7 @@ class LatestEntriesFeed(Feed):
         return f"{item.description} ({item.category})"
 
     def item_link(self, item: Project) -> str:
-        return item.get_absolute_url()
+        return site_url(item.get_absolute_url())
 
     def item_pubdate(self, item: Project):
         return item.created

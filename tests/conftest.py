@@ -49,6 +49,12 @@ def _media_in_tmp(settings, tmp_path):
 
 
 @pytest.fixture(autouse=True)
+def _site_url(settings):
+    """The test client's own address, which absolute links start with (landscape.site)."""
+    settings.SITE_URL = "http://testserver"
+
+
+@pytest.fixture(autouse=True)
 def _fresh_cache():
     """The suite runs on Redis: locks, throttles and fragments must not leak between tests."""
     from django.core.cache import cache

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import hashlib
 
+from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.core.cache import cache
 from django.http import HttpResponse
@@ -129,7 +130,16 @@ def _last_modified(headers, version: int) -> int:
 
 
 def _key(request, headers: tuple[str, ...]) -> str:
-    parts = "\n".join([request.get_full_path(), *(request.META.get(h, "") for h in headers)])
+    # Everything the answer is built from besides the data: the path and query, the headers
+    # the view names and SITE_URL (its links' start). Not Host or X-Forwarded-Proto: no
+    # answer reads them (landscape.site), so they cannot reach a kept answer.
+    parts = "\n".join(
+        [
+            settings.SITE_URL,
+            request.get_full_path(),
+            *(request.META.get(h, "") for h in headers),
+        ]
+    )
     return f"kept:{hashlib.sha256(parts.encode()).hexdigest()[:32]}"
 
 

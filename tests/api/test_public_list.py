@@ -215,17 +215,20 @@ def test_only_the_list_route_answers_before_the_stack():
     assert not hasattr(routes["project-detail"], "answers_anonymous_reads")
 
 
-def test_urls_follow_the_request_host(landscape, settings):  # noqa: F811
-    client = _client()
-    for host in ("testserver", "other.example"):
-        settings.ALLOWED_HOSTS = ["testserver", "other.example"]
-        response, stored = _read(client, "/api/v1/projects/?ordering=-stars", HTTP_HOST=host)
-        assert stored
+@pytest.mark.parametrize("cookie", [True, False])
+def test_urls_start_with_site_url_whatever_the_host(landscape, settings, cookie):  # noqa: F811
+    settings.SITE_URL = "https://landscape.example/"
+    settings.ALLOWED_HOSTS = ["testserver", "other.example"]
+    client = _client(cookie=cookie)
+    for headers in ({}, {"HTTP_HOST": "other.example", "HTTP_X_FORWARDED_PROTO": "https"}):
+        response, stored = _read(client, "/api/v1/projects/?ordering=-stars", **headers)
+        assert stored or not cookie  # without one, the second read is the answer kept
         item = response.json()["results"][0]
-        assert item["url"] == f"http://{host}/api/v1/projects/{item['slug']}/"
-        assert item["html_url"].startswith(f"http://{host}/")
-        assert item["badge_url"].startswith(f"http://{host}/")
-        assert response.json()["next"].startswith(f"http://{host}/")
+        assert item["url"] == f"https://landscape.example/api/v1/projects/{item['slug']}/"
+        assert item["html_url"].startswith("https://landscape.example/projects/")
+        assert item["badge_url"].startswith("https://landscape.example/badge/")
+        assert response.json()["next"].startswith("https://landscape.example/api/v1/projects/?")
+        assert b"other.example" not in response.content
 
 
 @pytest.mark.parametrize("media_url", ["/uploads/", "https://cdn.example/media/"])

@@ -45,3 +45,32 @@ def test_the_account_page_needs_a_signed_in_user(client):
     response = client.get("/accounts/me/")
     assert response.status_code == 302
     assert "/accounts/login/" in response["Location"]
+
+
+HOSTILE = {"HTTP_HOST": "localhost:1", "HTTP_X_FORWARDED_PROTO": "https"}
+
+
+def test_mailed_links_start_with_site_url_whatever_the_host(client, settings):
+    # Issue 19: a link built from the Host header would send its key to the client's host.
+    settings.SITE_URL = "https://landscape.example/dir"
+    settings.ALLOWED_HOSTS = ["testserver", "localhost"]
+    client.post(
+        "/accounts/signup/",
+        {
+            "email": "new@example.org",
+            "password1": "a-long-pass-phrase-9",
+            "password2": "a-long-pass-phrase-9",
+        },
+        **HOSTILE,
+    )
+    client.logout()
+    from allauth.account.models import EmailAddress
+
+    EmailAddress.objects.filter(email="new@example.org").update(verified=True, primary=True)
+    client.post("/accounts/password/reset/", {"email": "new@example.org"}, **HOSTILE)
+    confirm, reset = mail.outbox
+    assert re.search(r"https://landscape\.example/dir/accounts/confirm-email/\S+", confirm.body)
+    assert re.search(r"https://landscape\.example/dir/accounts/password/reset/key/\S+", reset.body)
+    for message in (confirm, reset):
+        assert "localhost" not in message.body + message.subject
+        assert "landscape.example" in message.subject
