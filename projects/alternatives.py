@@ -20,8 +20,9 @@ from django.urls import reverse
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
+from landscape.site import site_url
 from projects.models import AlternativeProposal, Project, Publication
-from projects.moderation import ModerationError, _absolute, _mail_after_commit
+from projects.moderation import ModerationError, _mail_after_commit
 from projects.permissions import can_edit, is_moderator, maintained_projects
 from projects.web.cache import bump_version
 
@@ -121,7 +122,7 @@ def alternative_propose(*, project: Project, alternative: Project, user) -> Alte
         )
         if alternative_may_decide(user=user, proposal=proposal):
             return _accept(proposal, user=user)
-        admin = _absolute(reverse("admin:projects_alternativeproposal_changelist"))
+        admin = site_url(reverse("admin:projects_alternativeproposal_changelist"))
         for email in alternative.maintainers.exclude(user__email="").values_list(
             "user__email", flat=True
         ):
