@@ -69,9 +69,11 @@ def refresh_batch(self, ids: list[int]) -> dict:
             countdown,
         )
     logger.info(
-        "refresh_batch: checked=%d failures=%d health_changes=%d new_findings=%d requests=%d",
+        "refresh_batch: checked=%d failures=%d releases_unknown=%d health_changes=%d "
+        "new_findings=%d requests=%d",
         report.checked,
         report.failures,
+        report.releases_unknown,
         report.health_changes,
         report.new_findings,
         report.requests,
