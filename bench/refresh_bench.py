@@ -1,7 +1,11 @@
 """Refresh benchmark: N synthetic repositories against the fake GitHub with added latency.
 
 Prints wall time and API requests per repository (goal with a token: <= 0.02, one
-GraphQL query per 50 repositories). Not a test: it measures, it asserts nothing.
+GraphQL query per 50 repositories), then the requests per repository of the same refresh
+under faults the fake GitHub injects as GitHub answers them: a 502 on every 10th request,
+queries too heavy to finish (GraphQL), and rate limits (a secondary limit, then the quota
+spent half-way, resumed after the reset as the worker would). Not a test: it measures,
+it asserts nothing.
 
     .venv/bin/python -m bench.refresh_bench --repositories 10000 --latency 0.05 [--rest]
 """
@@ -23,6 +27,7 @@ def main() -> None:
     parser.add_argument("--repositories", type=int, default=10_000)
     parser.add_argument("--latency", type=float, default=0.05, help="seconds added per answer")
     parser.add_argument("--rest", action="store_true", help="no token: REST, 2 calls each")
+    parser.add_argument("--no-faults", action="store_true", help="only the run without faults")
     parser.add_argument(
         "--database-url",
         default=os.environ.get(
@@ -53,7 +58,7 @@ def main() -> None:
 
     from projects import status
     from projects.models import Category, Project, RepositoryStatus
-    from tests.fakes.servers import FakeGitHub
+    from tests.fakes.servers import FakeGitHub, Fault
 
     call_command("migrate", verbosity=0)
     pillar = Category.objects.create(name="Bench", slug="bench")
@@ -100,14 +105,25 @@ def main() -> None:
         cursor.execute("VACUUM ANALYZE")
     setup_s = time.perf_counter() - started
 
-    github.reset_requests()
-    started = time.perf_counter()
-    total = status.RefreshReport()
-    batches = [ids[i : i + 50] for i in range(0, len(ids), 50)]
-    for batch in tqdm(batches, unit="batch", disable=not sys.stderr.isatty()):
-        total.merge(status.repositories_refresh(ids=batch))
-    wall = time.perf_counter() - started
-    github.stop()
+    def refresh_all() -> tuple[status.RefreshReport, int, float]:
+        """Every repository once, 50 a batch as the worker's tasks; a batch stopped by a
+        rate limit resumes after the reset (here: the fake's quotas refill at once)."""
+        github.reset_requests()
+        started = time.perf_counter()
+        total = status.RefreshReport()
+        pending = list(ids)
+        while pending:
+            batches = [pending[i : i + 50] for i in range(0, len(pending), 50)]
+            pending = []
+            for batch in tqdm(batches, unit="batch", disable=not sys.stderr.isatty()):
+                report = status.repositories_refresh(ids=batch)
+                total.merge(report)
+                pending += report.pending_ids
+            github.rest_quota.refill()
+            github.graphql_quota.refill()
+        return total, github.request_count, time.perf_counter() - started
+
+    total, requests, wall = refresh_all()
 
     checked = RepositoryStatus.objects.filter(checked_at__isnull=False).count()
     mode = "REST (no token)" if args.rest else "GraphQL (token)"
@@ -117,9 +133,50 @@ def main() -> None:
     print(f"  setup (s)             {setup_s:.1f}")
     print(f"  wall time (s)         {wall:.1f}")
     print(f"  repositories / s      {checked / wall:.1f}")
-    print(f"  API requests          {github.request_count}")
-    print(f"  requests / repository {github.request_count / max(checked, 1):.4f}")
+    print(f"  API requests          {requests}")
+    print(f"  requests / repository {requests / max(checked, 1):.4f}")
     print(f"  new findings          {total.new_findings}")
+    if args.no_faults:
+        github.stop()
+        return
+
+    quotas = (github.rest_quota, github.graphql_quota)
+
+    def rate_limits() -> None:
+        github.secondary_limit(times=1, retry_after=60)
+        for quota in quotas:
+            quota.exhaust_after(requests // 2)
+
+    def heavy_queries() -> None:
+        github.graphql_timeout_above = 20
+
+    scenarios = [
+        ("502 on every 10th request", lambda: github.fail_every(10, Fault.server_error(502))),
+        ("secondary limit, quota spent half-way", rate_limits),
+    ]
+    if not args.rest:
+        scenarios.append(("queries over 20 repositories time out", heavy_queries))
+    print("under faults (each run refreshes every repository again, ETags dropped)")
+    print(
+        f"  {'scenario':<40} {'requests':>9} {'req/repo':>9} {'checked':>8} {'failures':>8} "
+        f"{'rel. unknown':>12} {'rate waits':>10} {'wall (s)':>8}"
+    )
+    for name, inject in scenarios:
+        # Without ETags every repository is asked in full, as in the run above: a 304
+        # would make the fault runs look cheaper than they are.
+        RepositoryStatus.objects.update(etag="")
+        inject()
+        report, made, seconds = refresh_all()
+        github.fail_every(1, None)
+        github.graphql_timeout_above = None
+        for quota in quotas:
+            quota.limit = quota.remaining = 10**9
+        print(
+            f"  {name:<40} {made:>9} {made / max(len(ids), 1):>9.4f} {report.checked:>8} "
+            f"{report.failures:>8} {report.releases_unknown:>12} {report.rate_limit_waits:>10} "
+            f"{seconds:>8.1f}"
+        )
+    github.stop()
 
 
 if __name__ == "__main__":

@@ -84,7 +84,9 @@ class RepoState:
 
     ``last_success_at`` is the last time the forge gave an answer (found, not
     found, or 304); ``consecutive_failures`` counts attempts since then that got
-    no answer (5xx, timeouts, rate limits, DNS).
+    no answer (5xx, timeouts, rate limits, DNS). ``release_checked_at`` is when the
+    forge last told the latest release; behind ``last_found_at`` while the release's
+    own request fails, and None if it never told it.
     """
 
     host: str = "github.com"
@@ -97,6 +99,7 @@ class RepoState:
     pushed_at: datetime | None = None
     last_commit_at: datetime | None = None
     last_release_at: datetime | None = None
+    release_checked_at: datetime | None = None
     pypi_release_at: datetime | None = None
     moved_to: str | None = None
     not_found_count: int = 0
@@ -124,6 +127,8 @@ def record_observation(
             answered,
             found=True,
             last_found_at=now,
+            # The release is as stored: the ETag vouches for what we stored with it.
+            release_checked_at=now,
             not_found_count=0,
             first_not_found_at=None,
             last_not_found_at=None,
@@ -144,7 +149,11 @@ def record_observation(
         archived=bool(observation.archived),
         pushed_at=observation.pushed_at,
         last_commit_at=observation.last_commit_at,
-        last_release_at=observation.last_release_at,
+        # A release request that failed is no answer: the last known release still counts.
+        last_release_at=observation.last_release_at
+        if observation.release_known
+        else state.last_release_at,
+        release_checked_at=now if observation.release_known else state.release_checked_at,
         moved_to=observation.moved_to.url if observation.moved_to else None,
         not_found_count=0,
         first_not_found_at=None,
@@ -193,6 +202,13 @@ def _activity(state: RepoState) -> list[tuple[datetime, str]]:
         (state.pypi_release_at, "release on PyPI"),
     ]
     return sorted(((d, what) for d, what in candidates if d is not None), reverse=True)
+
+
+def _release_unknown(state: RepoState) -> bool:
+    """The latest answer found the repository but could not tell its latest release."""
+    return state.last_found_at is not None and (
+        state.release_checked_at is None or state.release_checked_at < state.last_found_at
+    )
 
 
 def _missing_confirmed(state: RepoState, t: Thresholds) -> bool:
@@ -271,6 +287,7 @@ def decide_health(
             evidence["health"] = Health.UNKNOWN.value
             return HealthDecision(Health.UNKNOWN, ("never found", *notes), evidence)
 
+    inactive_after = timedelta(days=t.inactive_days)
     if state.archived:
         health = Health.ARCHIVED
         words.append(f"archived on {label}")
@@ -280,12 +297,28 @@ def decide_health(
     else:
         latest, what = activity[0]
         idle = at - latest
-        if idle >= timedelta(days=t.inactive_days):
+        if idle >= inactive_after:
             health = Health.INACTIVE
             words.append(f"no commit or release since {_day(latest)}")
         else:
             health = Health.ACTIVE
             words.append(f"last {what} on {_day(latest)}")
+    if health is Health.INACTIVE and _release_unknown(state):
+        # A release we could not ask about may be newer than every date we know, so it can
+        # only keep a repository alive: inactive stands only if it already stood when the
+        # release was last known.
+        known_at = state.release_checked_at
+        evidence["release_unknown_since"] = _day(known_at)
+        if known_at is None:
+            health = Health.UNKNOWN
+            words = [f"latest release on {label} not known yet (its request failed)"]
+        elif activity and known_at - activity[0][0] < inactive_after:
+            health = Health.ACTIVE
+            latest, what = activity[0]
+            words = [
+                f"last {what} on {_day(latest)}",
+                f"latest release on {label} unknown since {_minute(known_at)}; status as of then",
+            ]
     evidence["health"] = health.value
     return HealthDecision(health, tuple(words + notes), evidence)
 

@@ -326,6 +326,9 @@ class RepositoryStatus(models.Model):
     pushed_at = models.DateTimeField(null=True, blank=True)
     last_commit_at = models.DateTimeField(null=True, blank=True)
     last_release_at = models.DateTimeField(null=True, blank=True)
+    # When the forge last told the latest release: behind last_found_at while the release's
+    # own request fails, and then last_release_at is only as true as of this time.
+    release_checked_at = models.DateTimeField(null=True, blank=True)
     pypi_package = models.CharField(max_length=200, blank=True)
     pypi_release_at = models.DateTimeField(null=True, blank=True)
     stars = models.PositiveIntegerField(null=True, blank=True)

@@ -37,8 +37,8 @@ from projects.models import (
     Snapshot,
 )
 from projects.sources import RepoRef, parse_repo_url
-from projects.sources.base import RateLimited, SourceError
-from projects.sources.github import GitHubREST, make_github_client
+from projects.sources.base import RateLimited, RepoObservation, SourceError
+from projects.sources.github import GitHubREST, GraphQLBatch, make_github_client
 from projects.sources.gitlab import GitLabClient
 from projects.sources.http import fetch, make_client
 from projects.sources.links import LinkChecker, network_canary
@@ -72,6 +72,8 @@ class RefreshReport:
     new_findings: int = 0
     requests: int = 0
     rate_limit_waits: int = 0
+    # Checked, but the latest release's own request failed: kept as it was, not "none".
+    releases_unknown: int = 0
     rate_limited_until: datetime | None = None
     pending_ids: list[int] = field(default_factory=list)
     # Repositories whose lock another worker holds (or a killed worker held): to be tried
@@ -89,6 +91,7 @@ class RefreshReport:
             "new_findings",
             "requests",
             "rate_limit_waits",
+            "releases_unknown",
         ):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.pending_ids.extend(other.pending_ids)
@@ -233,6 +236,7 @@ def _repo_state(row: RepositoryStatus) -> rules.RepoState:
         pushed_at=row.pushed_at,
         last_commit_at=row.last_commit_at,
         last_release_at=row.last_release_at,
+        release_checked_at=row.release_checked_at,
         pypi_release_at=row.pypi_release_at,
         moved_to=row.moved_to or None,
         not_found_count=row.not_found_count,
@@ -252,6 +256,7 @@ def _store_repo_state(row: RepositoryStatus, state: rules.RepoState) -> None:
     row.pushed_at = state.pushed_at
     row.last_commit_at = state.last_commit_at
     row.last_release_at = state.last_release_at
+    row.release_checked_at = state.release_checked_at
     row.pypi_release_at = state.pypi_release_at
     row.moved_to = state.moved_to or ""
     row.not_found_count = state.not_found_count
@@ -405,6 +410,8 @@ def _observe_each(
             outcomes.append(_Outcome(row, observation=observe(row)))
         except RateLimited as exc:
             _note_rate_limit(report, exc)
+            if isinstance(exc.partial, RepoObservation):  # the repository answered first
+                outcomes.append(_Outcome(row, observation=exc.partial))
             raise _PhaseStopped(outcomes) from exc
         except SourceError as exc:
             outcomes.append(_Outcome(row, error=str(exc) or exc.__class__.__name__))
@@ -416,8 +423,9 @@ def _ref(row: RepositoryStatus) -> RepoRef:
 
 
 def _observe_github(rows: list[RepositoryStatus], report: RefreshReport) -> list[_Outcome]:
-    """GraphQL, 50 repositories a query, with a token; REST otherwise, and as the fallback
-    for a query that failed or repositories GraphQL could not answer for."""
+    """GraphQL, 50 repositories a query, with a token; REST otherwise. A failed query is
+    retried and halved by the GraphQL client; REST asks only for what GraphQL says it
+    cannot tell (a node-level error, a query refused outright)."""
     client = make_github_client()
     rest = client if isinstance(client, GitHubREST) else None
     outcomes: list[_Outcome] = []
@@ -428,31 +436,24 @@ def _observe_github(rows: list[RepositoryStatus], report: RefreshReport) -> list
     try:
         if rest is not None:
             return _observe_each(rows, rest_observe, report)
-        for start in range(0, len(rows), client.batch_size):
-            chunk = rows[start : start + client.batch_size]
-            by_ref = {_ref(row): row for row in chunk}
-            try:
-                batch = client.fetch(list(by_ref))
-            except RateLimited as exc:
-                _note_rate_limit(report, exc)
-                if exc.partial is not None:
-                    outcomes += [
-                        _Outcome(by_ref[ref], observation=obs)
-                        for ref, obs in exc.partial.observations.items()
-                    ]
-                break
-            except SourceError as exc:
-                logger.info("GitHub GraphQL failed (%s): REST for %d repositories", exc, len(chunk))
-                retry = chunk
-            else:
-                outcomes += [
-                    _Outcome(by_ref[ref], observation=obs)
-                    for ref, obs in batch.observations.items()
-                ]
-                retry = [by_ref[ref] for ref in batch.errors]
-            if retry:
-                rest = rest or GitHubREST()
-                outcomes += _observe_each(retry, rest_observe, report)
+        by_ref = {_ref(row): row for row in rows}
+        try:
+            batch = client.fetch_all(list(by_ref))
+        except RateLimited as exc:
+            _note_rate_limit(report, exc)
+            batch = exc.partial if isinstance(exc.partial, GraphQLBatch) else GraphQLBatch()
+            # The rest waits for the reset, REST fallbacks included (pending, no failure).
+            retry = []
+        else:
+            retry = [by_ref[ref] for ref in batch.errors]
+        outcomes += [_Outcome(by_ref[ref], observation=o) for ref, o in batch.observations.items()]
+        outcomes += [
+            _Outcome(by_ref[ref], error=str(error) or error.__class__.__name__)
+            for ref, error in batch.unanswered.items()
+        ]
+        if retry:
+            rest = GitHubREST()
+            outcomes += _observe_each(retry, rest_observe, report)
     except _PhaseStopped as stopped:
         outcomes += stopped.args[0]
     finally:
@@ -598,7 +599,11 @@ def _record(outcome: _Outcome, pypi_release, now: datetime, report: RefreshRepor
                 row.license = (observation.license or "")[:100]
                 row.description = observation.description or ""
                 row.avatar_url = (observation.avatar_url or "")[:500]
-                if observation.etag:
+                if not observation.release_known:
+                    # A 304 next round would skip the release request: ask for it all again.
+                    row.etag = ""
+                    report.releases_unknown += 1
+                elif observation.etag:
                     row.etag = observation.etag[:200]
             report.checked += 1
         _store_repo_state(row, state)

@@ -73,11 +73,12 @@ def refresh_batch(self, ids: list[int], unless_checked_since: str | None = None)
     if report.deferred_ids:
         _defer(report)
     logger.info(
-        "refresh_batch: checked=%d failures=%d deferred=%d health_changes=%d new_findings=%d "
-        "requests=%d",
+        "refresh_batch: checked=%d failures=%d deferred=%d releases_unknown=%d "
+        "health_changes=%d new_findings=%d requests=%d",
         report.checked,
         report.failures,
         len(report.deferred_ids),
+        report.releases_unknown,
         report.health_changes,
         report.new_findings,
         report.requests,

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -160,7 +161,9 @@ class RepoObservation:
     ``found=False`` means the forge answered that the repository does not exist
     (a definite 404 / NOT_FOUND), never that we failed to ask. ``not_modified``
     means a conditional request matched the stored ETag: every data field is
-    then None and the caller keeps what it stored.
+    then None and the caller keeps what it stored. ``release_known=False`` means
+    the latest release could not be asked this time (its own request failed):
+    ``last_release_at`` is then no answer, not "no release".
     """
 
     ref: RepoRef
@@ -181,6 +184,7 @@ class RepoObservation:
     not_modified: bool = False
     avatar_url: str | None = None
     source: str = ""
+    release_known: bool = True
 
     @property
     def last_activity_at(self) -> datetime | None:
@@ -266,6 +270,24 @@ def epoch_to_datetime(value: object) -> datetime | None:
         return datetime.fromtimestamp(seconds, tz=UTC)
     except (OverflowError, OSError, ValueError):
         return None
+
+
+def retry_after_at(value: str | None, *, now: datetime) -> datetime | None:
+    """When a ``Retry-After`` header says to come back: delay-seconds or an HTTP-date
+    (RFC 9110, 10.2.3). None when the header is absent or unreadable."""
+    if value is None:
+        return None
+    text = value.strip()
+    if text.isdigit():
+        return now + timedelta(seconds=int(text))
+    try:
+        when = parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    # A date already past (clock skew) means "now", never a wait into the past.
+    return max(when.astimezone(UTC), now)
 
 
 def utcnow() -> datetime:

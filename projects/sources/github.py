@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -21,12 +22,19 @@ from .base import (
     epoch_to_datetime,
     int_or_none,
     parse_timestamp,
+    retry_after_at,
     utcnow,
 )
 from .http import Fetched, SourceClient, same_origin
 
+logger = logging.getLogger(__name__)
+
 API_VERSION = "2022-11-28"
 GRAPHQL_BATCH_SIZE = 50
+# A query that fails twice is halved, down to this size: GitHub stops a query it cannot
+# finish in ten seconds with a 502/504, and advises asking for less. A failure that
+# smaller queries do not cure is an outage; the next beat asks again.
+GRAPHQL_SMALLEST_SPLIT = 8
 # Without any hint GitHub asks clients to wait "at least one minute".
 DEFAULT_RATE_LIMIT_WAIT = timedelta(seconds=60)
 _RATE_LIMIT_ERROR_TYPES = frozenset({"RATE_LIMITED", "RATE_LIMIT"})
@@ -48,7 +56,6 @@ def rate_limit_from_response(
     if response.status_code not in (403, 429):
         return None
     headers = response.headers
-    retry_after = headers.get("retry-after")
     remaining = headers.get("x-ratelimit-remaining")
     message = ""
     try:
@@ -57,12 +64,7 @@ def rate_limit_from_response(
             message = str(body.get("message") or "")
     except SourceError:
         pass
-    reset_at: datetime | None = None
-    if retry_after is not None:
-        try:
-            reset_at = now + timedelta(seconds=max(0, int(retry_after.strip())))
-        except ValueError:
-            reset_at = None
+    reset_at = retry_after_at(headers.get("retry-after"), now=now)
     if reset_at is None and remaining is not None and remaining.strip() == "0":
         reset_at = epoch_to_datetime(headers.get("x-ratelimit-reset"))
     if reset_at is None and (
@@ -220,13 +222,22 @@ class GitHubREST(_GitHubClient):
         """The repository plus its latest release date, in one observation.
 
         A 304 skips the release call: the caller keeps its stored data, and
-        spending quota on the release alone would defeat the ETag.
+        spending quota on the release alone would defeat the ETag. When the release
+        call fails, the repository's answer still stands, with ``release_known=False``;
+        a rate limit there carries that observation in ``exc.partial``.
         """
         observation = self.get_repo(ref, etag=etag)
         if not with_release or not observation.found or observation.not_modified:
             return observation
         target = observation.moved_to or ref
-        released = self.latest_release(target)
+        try:
+            released = self.latest_release(target)
+        except RateLimited as exc:
+            exc.partial = replace(observation, release_known=False)
+            raise
+        except SourceError as exc:
+            logger.info("latest release of %s unknown this round: %s", target, exc)
+            return replace(observation, release_known=False)
         return replace(observation, last_release_at=released)
 
     def fetch_file(self, ref: RepoRef, path: str, *, max_bytes: int = 1024 * 1024) -> str | None:
@@ -306,11 +317,23 @@ class RateLimitInfo:
 
 @dataclass(frozen=True, slots=True)
 class GraphQLBatch:
-    """One batch's answers: an observation per resolved ref, an error per failed one."""
+    """One batch's answers: an observation per resolved ref, an error per failed one.
+
+    ``errors`` are refs GraphQL says it cannot tell about (a node-level error, or the
+    whole query refused: a 4xx, an answer without data): REST may answer instead.
+    ``unanswered`` are refs whose queries failed (5xx, timeouts) even retried and
+    halved: GitHub is down for us, REST would fare no better.
+    """
 
     observations: dict[RepoRef, RepoObservation] = field(default_factory=dict)
     errors: dict[RepoRef, SourceError] = field(default_factory=dict)
     rate_limit: RateLimitInfo = field(default_factory=RateLimitInfo)
+    unanswered: dict[RepoRef, SourceError] = field(default_factory=dict)
+
+    def add(self, other: GraphQLBatch) -> None:
+        self.observations.update(other.observations)
+        self.errors.update(other.errors)
+        self.unanswered.update(other.unanswered)
 
 
 class GitHubGraphQL(_GitHubClient):
@@ -365,10 +388,9 @@ class GitHubGraphQL(_GitHubClient):
             raise TransientError("GitHub GraphQL answered with a non-object body")
         errors = [e for e in body.get("errors") or [] if isinstance(e, Mapping)]
         if any(e.get("type") in _RATE_LIMIT_ERROR_TYPES for e in errors):
-            reset_at = epoch_to_datetime(response.headers.get("x-ratelimit-reset"))
-            retry_after = response.headers.get("retry-after")
-            if retry_after and retry_after.strip().isdigit():
-                reset_at = now + timedelta(seconds=int(retry_after.strip()))
+            reset_at = retry_after_at(
+                response.headers.get("retry-after"), now=now
+            ) or epoch_to_datetime(response.headers.get("x-ratelimit-reset"))
             raise RateLimited(
                 str(errors[0].get("message") or "GitHub GraphQL rate limit exceeded"),
                 reset_at=reset_at or now + DEFAULT_RATE_LIMIT_WAIT,
@@ -412,28 +434,48 @@ class GitHubGraphQL(_GitHubClient):
     def fetch_all(self, refs: Sequence[RepoRef]) -> GraphQLBatch:
         """Observe any number of refs in batches of 50 (stops by raising RateLimited).
 
-        On RateLimited, ``exc.partial`` holds everything gathered before it.
+        A query that fails (5xx, timeout, dropped, malformed) is sent once more, then
+        halved, recursively down to ``GRAPHQL_SMALLEST_SPLIT``; what still fails lands
+        in ``unanswered``. On RateLimited, ``exc.partial`` holds everything gathered
+        before it.
         """
         merged = GraphQLBatch()
         unique = list(dict.fromkeys(refs))
-        for start in range(0, len(unique), self.batch_size):
+        try:
+            for start in range(0, len(unique), self.batch_size):
+                self._fetch_halving(unique[start : start + self.batch_size], merged)
+        except RateLimited as exc:
+            if isinstance(exc.partial, GraphQLBatch):
+                merged.add(exc.partial)
+            exc.partial = replace(merged, rate_limit=self.last_rate_limit)
+            raise
+        return replace(merged, rate_limit=self.last_rate_limit)
+
+    def _fetch_halving(self, refs: list[RepoRef], into: GraphQLBatch) -> None:
+        failure: TransientError | None = None
+        for _attempt in range(2):
             try:
-                batch = self.fetch(unique[start : start + self.batch_size])
-            except RateLimited as exc:
-                if isinstance(exc.partial, GraphQLBatch):
-                    merged.observations.update(exc.partial.observations)
-                    merged.errors.update(exc.partial.errors)
-                exc.partial = GraphQLBatch(
-                    observations=merged.observations,
-                    errors=merged.errors,
-                    rate_limit=self.last_rate_limit,
-                )
+                into.add(self.fetch(refs))
+                return
+            except RateLimited:
                 raise
-            merged.observations.update(batch.observations)
-            merged.errors.update(batch.errors)
-        return GraphQLBatch(
-            observations=merged.observations, errors=merged.errors, rate_limit=self.last_rate_limit
+            except TransientError as exc:
+                failure = exc
+            except SourceError as exc:
+                # Refused, not failed (a 4xx, an answer without data): asking again
+                # would not help, REST may.
+                into.errors.update(dict.fromkeys(refs, exc))
+                return
+        assert failure is not None
+        if len(refs) <= GRAPHQL_SMALLEST_SPLIT:
+            into.unanswered.update(dict.fromkeys(refs, failure))
+            return
+        half = (len(refs) + 1) // 2
+        logger.info(
+            "GitHub GraphQL failed twice for %d repositories (%s): halving", len(refs), failure
         )
+        self._fetch_halving(refs[:half], into)
+        self._fetch_halving(refs[half:], into)
 
     def _rate_limit(self, node: Any, response: Fetched) -> RateLimitInfo:
         if isinstance(node, Mapping):

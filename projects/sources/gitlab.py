@@ -19,6 +19,7 @@ from .base import (
     epoch_to_datetime,
     int_or_none,
     parse_timestamp,
+    retry_after_at,
     utcnow,
 )
 from .http import Fetched, SourceClient
@@ -50,12 +51,9 @@ class GitLabClient(SourceClient):
         if response.status_code != 429 and not (response.status_code == 403 and remaining == "0"):
             return None
         now = self._clock()
-        reset_at: datetime | None = None
-        retry_after = (headers.get("retry-after") or "").strip()
-        if retry_after.isdigit():
-            reset_at = now + timedelta(seconds=int(retry_after))
-        if reset_at is None:
-            reset_at = epoch_to_datetime(headers.get("ratelimit-reset"))
+        reset_at = retry_after_at(headers.get("retry-after"), now=now) or epoch_to_datetime(
+            headers.get("ratelimit-reset")
+        )
         return RateLimited(
             f"GitLab rate limit ({response.status_code})",
             reset_at=reset_at or now + DEFAULT_RATE_LIMIT_WAIT,

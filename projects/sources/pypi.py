@@ -11,7 +11,7 @@ from urllib.parse import quote, urlsplit
 import httpx
 from django.conf import settings
 
-from .base import RateLimited, SourceError, TransientError, parse_timestamp
+from .base import RateLimited, SourceError, TransientError, parse_timestamp, retry_after_at
 from .http import SourceClient, same_origin
 
 _NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?$")
@@ -97,11 +97,11 @@ class PyPIClient(SourceClient):
             if response.status_code == 404:
                 return None
             if response.status_code == 429:
-                retry = (response.headers.get("retry-after") or "").strip()
-                wait = int(retry) if retry.isdigit() else 60
+                now = datetime.now(UTC)
                 raise RateLimited(
                     "PyPI rate limit",
-                    reset_at=datetime.now(UTC) + timedelta(seconds=wait),
+                    reset_at=retry_after_at(response.headers.get("retry-after"), now=now)
+                    or now + timedelta(seconds=60),
                     resource="pypi",
                 )
             if response.status_code >= 500:

@@ -87,17 +87,26 @@ class Fault:
 
     kind: "status" (answer ``status`` with a plain body), "malformed" (200 with a
     truncated JSON body), "delay" (answer normally after ``seconds``), "drop"
-    (close the connection without answering).
+    (close the connection without answering). It applies to the next request whose
+    path starts with ``path_prefix`` and ends with ``path_suffix``.
     """
 
     kind: str
     status: int = 500
     seconds: float = 0.0
     path_prefix: str = ""
+    path_suffix: str = ""
 
     @classmethod
-    def server_error(cls, status: int = 500, *, path_prefix: str = "") -> Fault:
-        return cls("status", status=status, path_prefix=path_prefix)
+    def server_error(
+        cls, status: int = 500, *, path_prefix: str = "", path_suffix: str = ""
+    ) -> Fault:
+        return cls("status", status=status, path_prefix=path_prefix, path_suffix=path_suffix)
+
+    def matches(self, request: RecordedRequest) -> bool:
+        return request.route.startswith(self.path_prefix) and request.route.endswith(
+            self.path_suffix
+        )
 
     @classmethod
     def malformed(cls, *, path_prefix: str = "") -> Fault:
@@ -177,6 +186,8 @@ class FakeServer:
         self.requests: list[RecordedRequest] = []
         self.latency = 0.0  # added before every answer (benchmarks: 0.05)
         self._faults: deque[Fault] = deque()
+        self._every: tuple[int, Fault] | None = None  # (n, fault): every n-th matching request
+        self._every_seen = 0
         self._lock = threading.RLock()
         self._stop = threading.Event()
         self._server: _Server | None = None
@@ -236,12 +247,23 @@ class FakeServer:
         with self._lock:
             self._faults.extend(faults)
 
+    def fail_every(self, n: int, fault: Fault | None) -> None:
+        """Answer every ``n``-th request that ``fault`` matches with it, until called
+        with None (a flaky upstream, rather than a queue of one-off faults)."""
+        with self._lock:
+            self._every = (n, fault) if fault is not None else None
+            self._every_seen = 0
+
     def _take_fault(self, request: RecordedRequest) -> Fault | None:
         with self._lock:
             for fault in list(self._faults):
-                if request.route.startswith(fault.path_prefix):
+                if fault.matches(request):
                     self._faults.remove(fault)
                     return fault
+            if self._every is not None and self._every[1].matches(request):
+                self._every_seen += 1
+                if self._every_seen % self._every[0] == 0:
+                    return self._every[1]
         return None
 
     @property
@@ -381,6 +403,12 @@ _ALIAS = re.compile(
 )
 
 
+_NODE_ERROR_MESSAGES = {
+    "FORBIDDEN": "Resource protected by organization SAML enforcement. You must grant your "
+    "Personal Access token access to this organization.",
+}
+
+
 class FakeGitHub(FakeServer):
     """GitHub's REST API (``/repos/...``) and GraphQL API (``/graphql``) on one origin.
 
@@ -398,6 +426,11 @@ class FakeGitHub(FakeServer):
         self.graphql_quota = Quota(resource="graphql")
         self.graphql_limited_status = 200  # GitHub answers 200 + errors; some proxies 403
         self._secondary: deque[int] = deque()  # retry-after seconds for upcoming requests
+        # GitHub stops a query it cannot finish in ten seconds; here, one naming more
+        # repositories than this (None: any size finishes).
+        self.graphql_timeout_above: int | None = None
+        # lower-cased full name -> the error type GraphQL answers for that node alone
+        self.graphql_node_errors: dict[str, str] = {}
         self._next_id = 1
 
     @property
@@ -443,6 +476,7 @@ class FakeGitHub(FakeServer):
             self.repos.pop(full_name.lower(), None)
 
     def secondary_limit(self, *, times: int = 1, retry_after: int = 60) -> None:
+        """The next ``times`` requests, REST or GraphQL, hit a secondary rate limit."""
         with self._lock:
             self._secondary.extend([retry_after] * times)
 
@@ -501,20 +535,9 @@ class FakeGitHub(FakeServer):
                 },
                 self._rest_headers(),
             )
-        with self._lock:
-            retry_after = self._secondary.popleft() if self._secondary else None
-        if retry_after is not None:
-            return Reply.json(
-                403,
-                {
-                    "message": "You have exceeded a secondary rate limit. Please wait a few "
-                    "minutes before you try again.",
-                    "documentation_url": "https://docs.github.com/rest/overview/"
-                    "rate-limits-for-the-rest-api#about-secondary-rate-limits",
-                    "status": "403",
-                },
-                self._rest_headers({"retry-after": str(retry_after)}),
-            )
+        secondary = self._secondary_reply(self._rest_headers)
+        if secondary is not None:
+            return secondary
         if self.rest_quota.remaining <= 0:
             who = "user ID 1" if request.header("authorization") else "127.0.0.1"
             return Reply.json(
@@ -535,6 +558,23 @@ class FakeGitHub(FakeServer):
             self.rest_quota.remaining -= 1
             reply.headers.update(self.rest_quota.headers())
         return reply
+
+    def _secondary_reply(self, headers) -> Reply | None:
+        with self._lock:
+            retry_after = self._secondary.popleft() if self._secondary else None
+        if retry_after is None:
+            return None
+        return Reply.json(
+            403,
+            {
+                "message": "You have exceeded a secondary rate limit. Please wait a few "
+                "minutes before you try again.",
+                "documentation_url": "https://docs.github.com/rest/overview/"
+                "rate-limits-for-the-rest-api#about-secondary-rate-limits",
+                "status": "403",
+            },
+            headers({"retry-after": str(retry_after)}),
+        )
 
     def _not_found(self, doc: str) -> Reply:
         return Reply.json(
@@ -740,6 +780,9 @@ class FakeGitHub(FakeServer):
                 },
                 self._graphql_headers(),
             )
+        secondary = self._secondary_reply(self._graphql_headers)
+        if secondary is not None:
+            return secondary
         if self.graphql_quota.remaining <= 0:
             return Reply.json(
                 self.graphql_limited_status,
@@ -768,6 +811,24 @@ class FakeGitHub(FakeServer):
                 self._graphql_headers(),
             )
         self.graphql_quota.remaining -= 1
+        if self.graphql_timeout_above is not None and (
+            len(_ALIAS.findall(query)) > self.graphql_timeout_above
+        ):
+            return Reply.json(
+                502,
+                {
+                    "data": None,
+                    "errors": [
+                        {
+                            "message": "Something went wrong while executing your query. "
+                            "This may be the result of a timeout, or it could be a GitHub "
+                            f"bug. Please include `FAKE:{len(self.requests):08X}` when "
+                            "reporting this issue."
+                        }
+                    ],
+                },
+                self._graphql_headers(),
+            )
         data: dict[str, Any] = {}
         errors: list[dict[str, Any]] = []
         if "rateLimit" in query:
@@ -788,7 +849,20 @@ class FakeGitHub(FakeServer):
             for match in _ALIAS.finditer(line):
                 alias, owner, name = match.group(1), value(match.group(2)), value(match.group(3))
                 repo, _ = self._lookup(f"{owner}/{name}")
-                if repo is None:
+                node_error = self.graphql_node_errors.get(f"{owner}/{name}".lower())
+                if node_error is not None:
+                    data[alias] = None
+                    errors.append(
+                        {
+                            "type": node_error,
+                            "path": [alias],
+                            "locations": [{"line": line_no, "column": match.start() + 1}],
+                            "message": _NODE_ERROR_MESSAGES.get(
+                                node_error, f"{node_error} for this repository"
+                            ),
+                        }
+                    )
+                elif repo is None:
                     data[alias] = None
                     errors.append(
                         {

@@ -157,6 +157,37 @@ HEALTH_CASES = [
         Health.ACTIVE,
         "waiting",
     ),
+    # The latest release's own request failed: no answer about it, not "no release".
+    (
+        "unknown-release-keeps-the-last-known",
+        [(5, seen(pushed=500, release=30)), (1, seen(pushed=500, release_known=False))],
+        Health.ACTIVE,
+        "last release on GitHub on 2025-05-02",
+    ),
+    (
+        "unknown-release-never-known",
+        [(1, seen(pushed=500, release_known=False))],
+        Health.UNKNOWN,
+        "latest release on GitHub not known yet",
+    ),
+    (
+        "unknown-release-holds-active-as-of-when-known",
+        [(240, seen(pushed=500, release=370)), (1, seen(pushed=500, release_known=False))],
+        Health.ACTIVE,
+        "latest release on GitHub unknown since 2025-05-22 12:00 UTC",
+    ),
+    (
+        "unknown-release-inactive-when-known-stays-inactive",
+        [(240, seen(pushed=500, release=400)), (1, seen(pushed=500, release_known=False))],
+        Health.INACTIVE,
+        "no commit or release since 2024-04-27",
+    ),
+    (
+        "unknown-release-then-none",
+        [(5, seen(pushed=500, release_known=False)), (1, seen(pushed=500))],
+        Health.INACTIVE,
+        "no commit or release since",
+    ),
     (
         "gitlab-label",
         [(1, seen(ref=RepoRef(GITLAB, "g", "p"), archived=True))],

@@ -523,10 +523,12 @@ def test_status_report_json_lists_health_and_findings(fake_github, make_project)
     assert [f["kind"] for f in row["findings"]] == ["archived_upstream"]
 
 
-def test_a_failed_graphql_query_falls_back_to_rest(fake_github, github_token, make_project):
+def test_a_graphql_query_refused_falls_back_to_rest(fake_github, github_token, make_project):
+    """A refusal (4xx) is not cured by asking again; a 502 is retried and halved instead
+    (tests/reliability/test_github_partial_answers.py)."""
     fake_github.archived("acme/fallback")
     project = make_project("Fallback", "github.com/acme/fallback")
-    fake_github.inject(Fault.server_error(502, path_prefix="/graphql"))
+    fake_github.inject(Fault.server_error(400, path_prefix="/graphql"))
 
     report = refresh(project)
 

@@ -16,6 +16,7 @@ from projects.sources.base import (
     SourceError,
     TransientError,
     parse_repo_url,
+    retry_after_at,
 )
 from projects.sources.github import (
     GitHubGraphQL,
@@ -25,6 +26,8 @@ from projects.sources.github import (
     make_github_client,
 )
 from tests.fakes.servers import FakeLinks, Fault
+
+NOW = datetime(2026, 6, 3, 10, 0, tzinfo=UTC)
 
 
 def ref(full_name: str) -> RepoRef:
@@ -381,6 +384,39 @@ def test_graphql_quota_spent_mid_run_keeps_partial_and_resumes(fake_github, gith
         rest = client.fetch_all(remaining)
     assert len(rest.observations) == 50
     assert fake_github.request_count == 2
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("120", NOW + timedelta(seconds=120)),
+        (" 0 ", NOW),
+        ("Wed, 03 Jun 2026 10:02:00 GMT", datetime(2026, 6, 3, 10, 2, tzinfo=UTC)),
+        ("Wed, 03 Jun 2026 09:00:00 GMT", NOW),  # already past: now, not a wait backwards
+        ("-5", None),
+        ("soon", None),
+        (None, None),
+    ],
+)
+def test_retry_after_takes_seconds_or_an_http_date(value, expected):
+    assert retry_after_at(value, now=NOW) == expected
+
+
+def test_rest_secondary_rate_limit_with_an_http_date(settings, allow_loopback):
+    with FakeLinks() as api:
+        api.route(
+            "/repos/a/b",
+            status=403,
+            body=b'{"message": "You have exceeded a secondary rate limit."}',
+            headers={
+                "Content-Type": "application/json",
+                "Retry-After": "Wed, 03 Jun 2026 10:02:00 GMT",
+            },
+        )
+        settings.GITHUB_API_URL = api.url
+        with GitHubREST(clock=lambda: NOW) as client, pytest.raises(RateLimited) as info:
+            client.get_repo(ref("a/b"))
+    assert info.value.reset_at == datetime(2026, 6, 3, 10, 2, tzinfo=UTC)
 
 
 @pytest.mark.parametrize("status", [200, 403])
