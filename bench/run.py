@@ -530,10 +530,20 @@ def refresh_row(args) -> dict:
         match = re.search(rf"{re.escape(label)}\s+([\d.]+)", text)
         return match.group(1) if match else "?"
 
+    # The runs under injected faults, one line each after their header (bench.refresh_bench).
+    faults = [
+        {"scenario": m[0], "per_repo": m[2], "failures": m[4]}
+        for m in re.findall(
+            r"^  (\S.*?)\s{2,}(\d+)\s+([\d.]+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+[\d.]+$",
+            text.partition("under faults")[2],
+            flags=re.MULTILINE,
+        )
+    ]
     row = {
         "repositories": value("repositories"),
         "wall": value("wall time (s)"),
         "per_repo": value("requests / repository"),
+        "faults": faults,
         "raw": text.strip() or out.stderr.strip()[-500:],
     }
     log(f"  wall {row['wall']} s, {row['per_repo']} requests/repository")
@@ -642,6 +652,11 @@ def write_results(
             f"| refresh, {refresh['repositories']} repositories, 50 ms latency | "
             f"{refresh['wall']} s wall, {refresh['per_repo']} requests/repository |"
         )
+        out += [
+            f"| refresh under faults: {fault['scenario']} | {fault['per_repo']} "
+            f"requests/repository, {fault['failures']} failures |"
+            for fault in refresh["faults"]
+        ]
     out += [
         "",
         "## Endpoints",

@@ -125,4 +125,7 @@ def test_the_benchmark_runs_end_to_end_and_writes_its_table(tmp_path, bench_env)
     assert re.search(r"\| import of 60 entries \(landscape2 file\) \| [\d.]+ s \|", text), text
     assert re.search(r"\| import of 120 entries \(landscape2 file\) \| [\d.]+ s", text), text
     assert re.search(r"\| refresh, 20 repositories, 50 ms latency \| [\d.]+ s wall", text), text
+    # Requests per repository under injected faults (a 502, rate limits) are in the table too.
+    assert re.search(r"\| refresh under faults: 502 on every 10th request \| [\d.]+ requests", text)
+    assert re.search(r"\| refresh under faults: secondary limit.* \| [\d.]+ requests", text)
     assert "python -m bench.run --entries 400" in text  # the exact command, to run again
