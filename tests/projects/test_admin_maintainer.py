@@ -7,6 +7,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from projects import moderation
 from projects.models import Category, ChangeRequest, Maintainer, Project
+from tests.admin_forms import maintainer_change_form
 
 pytestmark = pytest.mark.django_db
 User = get_user_model()
@@ -60,22 +61,7 @@ def moderator():
 
 
 def edit_form(project, **changes):
-    data = {
-        "description": project.description,
-        "homepage_url": project.homepage_url,
-        "documentation_url": project.documentation_url,
-        "other_links": "[]",
-        "twitter_url": project.twitter_url,
-        "tags": "[]",
-        "name": project.name,
-        "repo_url": project.repo_url or "",
-        "category": project.category_id,
-        # The proposed-alternatives inline, empty.
-        "alternatives_proposed-TOTAL_FORMS": "0",
-        "alternatives_proposed-INITIAL_FORMS": "0",
-    }
-    data.update(changes)
-    return data
+    return maintainer_change_form(project, **changes)
 
 
 def test_the_changelist_shows_only_their_own_entries(client, maintainer, own, foreign):

@@ -22,6 +22,7 @@ from projects.alternatives import (
     alternative_remove,
 )
 from projects.models import AlternativeProposal, Category, Project, Publication
+from tests.admin_forms import maintainer_change_form
 
 pytestmark = pytest.mark.django_db
 User = get_user_model()
@@ -87,20 +88,7 @@ def linked(project: Project) -> list[str]:
 
 def change_form(project: Project, **extra) -> dict:
     """The maintainer's change form of ``project``, unchanged, plus ``extra``."""
-    return {
-        "description": project.description,
-        "homepage_url": project.homepage_url,
-        "documentation_url": project.documentation_url,
-        "other_links": "[]",
-        "twitter_url": project.twitter_url,
-        "tags": "[]",
-        "name": project.name,
-        "repo_url": project.repo_url or "",
-        "category": project.category_id,
-        "alternatives_proposed-TOTAL_FORMS": "0",
-        "alternatives_proposed-INITIAL_FORMS": "0",
-        **extra,
-    }
+    return maintainer_change_form(project, **extra)
 
 
 def propose_in_admin(client, project: Project, slug: str):

@@ -10,6 +10,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from projects.models import Project
+from tests.admin_forms import maintainer_change_form
 
 pytestmark = pytest.mark.django_db
 
@@ -108,21 +109,7 @@ REFUSED = {
 
 
 def edit_form(project: Project, logo) -> dict:
-    return {
-        "description": project.description,
-        "homepage_url": project.homepage_url,
-        "documentation_url": project.documentation_url,
-        "other_links": "[]",
-        "twitter_url": project.twitter_url,
-        "tags": "[]",
-        "name": project.name,
-        "repo_url": project.repo_url or "",
-        "category": project.category_id,
-        "logo": logo,
-        # The proposed-alternatives inline, empty.
-        "alternatives_proposed-TOTAL_FORMS": "0",
-        "alternatives_proposed-INITIAL_FORMS": "0",
-    }
+    return maintainer_change_form(project, logo=logo)
 
 
 def stored_logos(settings) -> list[Path]:
