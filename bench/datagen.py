@@ -304,6 +304,7 @@ def generate(entries: int, *, days: int, seed: int = 7, verbose: bool = True) ->
                 seen,
                 now - timedelta(hours=e.index % 48),
                 "",
+                "{}",
             )
 
     with connection.cursor() as cursor:
@@ -332,6 +333,7 @@ def generate(entries: int, *, days: int, seed: int = 7, verbose: bool = True) ->
                 "first_seen",
                 "last_seen",
                 "resolution_note",
+                "curator_evidence",
             ],
             finding_rows(),
         )

@@ -149,7 +149,7 @@ def test_a_rate_limit_is_nobodys_failure_and_the_batch_resumes_after_the_reset(
     )
     result = refresh_batch(ids)
 
-    assert result == {"checked": 0, "pending": 3}
+    assert result == {"checked": 0, "pending": 3, "deferred": 0}
     assert snapshot_of_state() == before
     assert dict(RepositoryStatus.objects.values_list("pk", "checked_at")) == checked_before
     assert {r.consecutive_failures for r in RepositoryStatus.objects.all()} == {0}

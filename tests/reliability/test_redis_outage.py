@@ -178,7 +178,11 @@ def test_pages_and_api_survive_a_redis_outage_and_the_backlog_drains(
     for kind in ("page", "api"):
         assert load.count(phase="outage", ok=True, kind=kind) >= 20
     assert hooks.count(phase="outage", ok=True) >= len(HOOKED)
-    assert all(r.status == 202 for r in hooks.results)
+    # Each repository's first delivery is taken (202); the poster then sends the same signed
+    # bodies again, which are replays: answered 200 and not acted on (ops.Delivery).
+    statuses = [r.status for r in hooks.results]
+    assert statuses[: len(HOOKED)] == [202] * len(HOOKED)
+    assert set(statuses[len(HOOKED) :]) <= {200}
     # Logged, once per process, not once per call.
     assert "cache unavailable" in web_log
     assert "broker unavailable: task projects.refresh_batch kept in the outbox" in web_log
